@@ -1,0 +1,71 @@
+/**
+ * The control socket. A ROUTER serves REQ clients exactly as a REP would,
+ * but lets a slow request (a stop waiting out its timeout) be answered later
+ * while other clients are served meanwhile. Every request gets one reply.
+ */
+import * as zmq from "zeromq";
+import type { Logger } from "pino";
+import { parseRequest, type Request, type Style } from "./protocol.js";
+
+/** Answers one parsed request with the reply frame's text. */
+export type Handler = (request: Request, style: Style) => Promise<string>;
+
+export class ControlServer {
+  readonly socket = new zmq.Router({ linger: 0 });
+
+  constructor(
+    private readonly handle: Handler,
+    private readonly log: Logger,
+  ) {}
+
+  async bind(endpoints: string[]): Promise<void> {
+    for (const ep of endpoints) await this.socket.bind(ep);
+  }
+
+  /** Serves until the socket closes. */
+  async serve(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.socket.receive();
+      } catch (e) {
+        if (this.socket.closed) return;
+        this.log.warn({ err: e }, "control receive failed");
+        continue;
+      }
+      void this.answer(frames);
+    }
+  }
+
+  private async answer(frames: Buffer[]): Promise<void> {
+    // [identity, (routing frames..., empty delimiter)?, body]; REQ clients always send the delimiter.
+    const delimiter = frames.findIndex((f, i) => i > 0 && f.length === 0);
+    const envelope = delimiter === -1 ? frames.slice(0, 1) : frames.slice(0, delimiter + 1);
+    const body = frames.slice(envelope.length);
+    if (body.length !== 1) {
+      this.log.debug({ frames: body.length }, "dropped a request that is not one frame");
+      return;
+    }
+    const parsed = parseRequest(body[0]!);
+    let reply: string;
+    if (!parsed.ok) {
+      reply = parsed.reply;
+    } else {
+      try {
+        reply = await this.handle(parsed.request, parsed.style);
+      } catch (e) {
+        this.log.error({ err: e }, "request failed");
+        reply = parsed.style === "plain" ? "ERR internal error" : JSON.stringify({ ok: false, error: { code: "internal", message: String(e) } });
+      }
+    }
+    try {
+      await this.socket.send([...envelope, reply]);
+    } catch (e) {
+      if (!this.socket.closed) this.log.warn({ err: e }, "control reply failed");
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

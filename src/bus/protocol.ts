@@ -1,0 +1,139 @@
+/**
+ * The wire format of CONTRACT.md sections 2 and 3: pure parsing of control
+ * requests and the shapes of replies and status messages.
+ */
+import type { ErrorCode } from "../errors.js";
+import type { StateName } from "../supervisor/states.js";
+
+export type Phase = "waiting" | "running" | "stopping";
+
+export interface ServiceEntry {
+  name: string;
+  state: StateName;
+  pid: number | null;
+  restarts: number;
+  exit_code: number | null;
+  signal: string | null;
+  /** ms since the epoch of the last state change. */
+  since: number;
+  nowait: boolean;
+  cpu_percent: number | null;
+  rss_bytes: number | null;
+}
+
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  phase: Phase;
+  flag: boolean;
+  started_at: number;
+}
+
+export interface Stamp {
+  seq: number;
+  time: number;
+}
+
+export interface Snapshot extends Stamp {
+  daemon: DaemonInfo;
+  services: ServiceEntry[];
+}
+
+export interface EventMessage extends Stamp {
+  service: string;
+  from: StateName;
+  to: StateName;
+  pid: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string;
+}
+
+export type Topic = "status" | "event" | "device";
+
+export type Request =
+  | { cmd: "ping" }
+  | { cmd: "status" }
+  | { cmd: "start" | "stop" | "restart"; service: string }
+  | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
+  | { cmd: "shutdown" };
+
+/** How a parsed request must be answered: in plain words or in JSON. */
+export type Style = "plain" | "json";
+
+export type Parsed =
+  | { ok: true; style: Style; request: Request }
+  | { ok: false; reply: string };
+
+const PLAIN: Record<string, Request> = {
+  green_flag: { cmd: "green_flag" },
+  start_flag: { cmd: "green_flag" },
+  stop_flag: { cmd: "stop_flag" },
+  ping: { cmd: "ping" },
+};
+
+const SERVICE_CMDS = new Set(["start", "stop", "restart"]);
+const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function errorReply(code: ErrorCode, message: string): string {
+  return JSON.stringify({ ok: false, error: { code, message } });
+}
+
+export function okReply(fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ok: true, ...fields });
+}
+
+/** Plain-word replies for the requests the Android side sends. */
+export function plainReply(request: Request): string {
+  return request.cmd === "ping" ? "PONG" : "ACK";
+}
+
+export function parseRequest(frame: Uint8Array): Parsed {
+  let text: string;
+  try {
+    text = decoder.decode(frame).trim();
+  } catch {
+    return { ok: false, reply: "ERR invalid UTF-8" };
+  }
+  const plain = PLAIN[text];
+  if (plain !== undefined) return { ok: true, style: "plain", request: plain };
+
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    if (text.startsWith("{") || text.startsWith("[")) return { ok: false, reply: errorReply("bad_request", "invalid JSON") };
+    return { ok: false, reply: `ERR unknown request` };
+  }
+  const checked = checkJson(value);
+  return typeof checked === "string"
+    ? { ok: false, reply: errorReply("bad_request", checked) }
+    : { ok: true, style: "json", request: checked };
+}
+
+/** A JSON request, or the message saying what is wrong with it. */
+function checkJson(v: unknown): Request | string {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "a request must be a JSON object";
+  const o = v as Record<string, unknown>;
+  const cmd = o.cmd;
+  if (typeof cmd !== "string") return "cmd: expected a string";
+  if (cmd === "ping" || cmd === "status" || cmd === "shutdown") return { cmd };
+  if (SERVICE_CMDS.has(cmd)) {
+    if (typeof o.service !== "string" || o.service === "") return `${cmd}: service: expected a service name`;
+    return { cmd: cmd as "start" | "stop" | "restart", service: o.service };
+  }
+  if (FLAG_CMDS.has(cmd)) {
+    const req: Request = { cmd: cmd as "green_flag" | "stop_flag" };
+    if (o.pid !== undefined) {
+      if (!Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return `${cmd}: pid: expected a positive integer`;
+      req.pid = o.pid as number;
+    }
+    if (o.name !== undefined) {
+      if (typeof o.name !== "string" || o.name === "") return `${cmd}: name: expected a non-empty string`;
+      req.name = o.name;
+    }
+    return req;
+  }
+  return `unknown cmd ${JSON.stringify(cmd).slice(0, 64)}`;
+}

@@ -1,0 +1,41 @@
+/** Subscribing to the status topic as an async iterator of typed messages. */
+import * as zmq from "zeromq";
+import type { EventMessage, Snapshot, Topic } from "../bus/protocol.js";
+
+export type StatusMessage =
+  | { topic: "status"; data: Snapshot }
+  | { topic: "event"; data: EventMessage }
+  | { topic: "device"; data: Record<string, unknown> & { seq: number; time: number } };
+
+export interface SubscribeOptions {
+  /** Topics to receive. Default: all. */
+  topics?: Topic[];
+  /** Ends the iteration when aborted. */
+  signal?: AbortSignal;
+}
+
+export async function* subscribe(endpoint: string, opts: SubscribeOptions = {}): AsyncGenerator<StatusMessage> {
+  const sock = new zmq.Subscriber({ linger: 0 });
+  const stop = () => sock.close();
+  opts.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    sock.connect(endpoint);
+    if (opts.topics === undefined) sock.subscribe();
+    else for (const t of opts.topics) sock.subscribe(t);
+    while (!sock.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await sock.receive();
+      } catch (e) {
+        if (sock.closed || opts.signal?.aborted) return;
+        throw e;
+      }
+      const [topic, body] = frames;
+      if (topic === undefined || body === undefined) continue;
+      yield { topic: topic.toString(), data: JSON.parse(body.toString("utf8")) } as StatusMessage;
+    }
+  } finally {
+    opts.signal?.removeEventListener("abort", stop);
+    if (!sock.closed) sock.close();
+  }
+}

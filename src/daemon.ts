@@ -1,0 +1,336 @@
+/**
+ * The daemon: wires the manifest, the supervisor and the two sockets, and
+ * turns OS signals into a clean shutdown.
+ */
+import { createWriteStream, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Logger } from "pino";
+import { EXIT, InvalidManifest, UserError } from "./errors.js";
+import { createLogger } from "./log.js";
+import { loadManifest } from "./manifest/index.js";
+import type { Manifest, Platform, ServiceSpec } from "./manifest/spec.js";
+import { ControlServer } from "./bus/control.js";
+import { StatusPublisher } from "./bus/status.js";
+import { errorReply, okReply, plainReply, type Phase, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import { sendRaw } from "./client/client.js";
+import { currentHost, detectPlatform, isTermux, shellFor, type Host } from "./platform/platform.js";
+import { resolveEndpoints } from "./platform/endpoints.js";
+import { spawnService } from "./runner/spawn.js";
+import { Supervisor, type ChangeNotice, type Service } from "./supervisor/supervisor.js";
+import { ACTIVE } from "./supervisor/states.js";
+
+export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+
+/** Options of `flowinit run`; unset fields fall back to env, manifest settings, defaults. */
+export interface DaemonOptions {
+  /** Manifest path. */
+  config: string;
+  /** Control endpoints from the command line (highest precedence). */
+  control?: string[];
+  /** Status endpoints from the command line. */
+  status?: string[];
+  /** Overrides the detected platform. */
+  platform?: Platform;
+  /** Behave as if the green flag had arrived at start. */
+  noWait?: boolean;
+  logDir?: string;
+  allowUids?: number[];
+  /** Debug logs. */
+  verbose?: boolean;
+  /** A logger to use instead of the default one on stdout. */
+  logger?: Logger;
+  /** Facts about the host; default the real one. */
+  host?: Host;
+}
+
+/** Runs the daemon until shutdown; resolves with the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const daemon = await Daemon.start(opts);
+  return daemon.done;
+}
+
+export class Daemon {
+  private flag = false;
+  private phase: Phase = "waiting";
+  private readonly startedAt = Date.now();
+  private tick: NodeJS.Timeout | null = null;
+  private exitWith!: (code: number) => void;
+  /** Resolves with the exit code once the daemon has shut down. */
+  readonly done = new Promise<number>((r) => (this.exitWith = r));
+  readonly supervisor: Supervisor;
+  private readonly status: StatusPublisher;
+  private readonly control: ControlServer;
+  private readonly gated: string[];
+  private readonly unmonitored: ServiceSpec[];
+
+  private constructor(
+    readonly manifest: Manifest,
+    readonly endpoints: { control: string[]; status: string[] },
+    private readonly platform: Platform,
+    private readonly host: Host,
+    private readonly logDir: string,
+    private readonly log: Logger,
+  ) {
+    const here = manifest.services.filter((s) => s.platforms === null || s.platforms.includes(platform));
+    this.unmonitored = here.filter((s) => s.nomonitor);
+    const monitored = here.filter((s) => !s.nomonitor);
+    this.gated = monitored.filter((s) => !s.nowait).map((s) => s.name);
+    this.supervisor = new Supervisor(monitored, { shell: shellFor(host), output: (s) => this.openLog(s), log });
+    this.status = new StatusPublisher(() => this.snapshotBody(), log);
+    this.control = new ControlServer((req, style) => this.handle(req, style), log);
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const host = opts.host ?? currentHost();
+    const loaded = await loadManifest(opts.config);
+    if (!loaded.ok) throw new InvalidManifest(loaded.error);
+    const manifest = loaded.value;
+    const settings = manifest.settings;
+    const endpoints = {
+      control: resolveEndpoints("control", { flags: opts.control, manifest: settings.control }, host),
+      status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
+    };
+    refuseUnimplementedSecurity(manifest, endpoints, opts.allowUids);
+    const log = opts.logger ?? createLogger({ verbose: opts.verbose });
+    const logDir = opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host);
+    mkdirSync(logDir, { recursive: true });
+    const platform = opts.platform ?? detectPlatform(host);
+    const d = new Daemon(manifest, endpoints, platform, host, logDir, log);
+    await d.bind();
+    d.begin(opts.noWait === true);
+    return d;
+  }
+
+  private async bind(): Promise<void> {
+    for (const ep of this.endpoints.control) {
+      try {
+        await this.control.bind([ep]);
+      } catch (e) {
+        this.control.close();
+        this.status.close();
+        if ((e as { code?: string }).code !== "EADDRINUSE") throw new UserError(`cannot bind ${ep}: ${(e as Error).message}`);
+        const pid = await ownerPid(ep);
+        throw new UserError(`another daemon${pid ? ` (pid ${pid})` : ""} already owns ${ep}`);
+      }
+    }
+    try {
+      await this.status.bind(this.endpoints.status);
+    } catch (e) {
+      this.control.close();
+      this.status.close();
+      throw new UserError(`cannot bind status endpoint: ${(e as Error).message}`);
+    }
+  }
+
+  private begin(noWait: boolean): void {
+    const { log } = this;
+    log.info(
+      { control: this.endpoints.control, status: this.endpoints.status, platform: this.platform, logDir: this.logDir },
+      `flowinit ${VERSION} on ${this.platform}`,
+    );
+    log.warn("no allow_uids: every local peer may use the control socket");
+    for (const ep of [...this.endpoints.control, ...this.endpoints.status]) {
+      if (ep.startsWith("tcp://")) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
+    }
+    this.supervisor.on("change", (n) => this.onChange(n));
+    void this.control.serve();
+    this.tick = setInterval(() => this.status.publish("status", this.snapshotBody()), this.manifest.settings.intervalMs);
+
+    for (const svc of this.supervisor.services.values()) {
+      if (!svc.spec.enabled) this.supervisor.dispatch(svc, { type: "stop", reason: "disabled", then: "stopped" });
+    }
+    const enabled = (names: Iterable<string>) => [...names].filter((n) => this.supervisor.get(n)!.spec.enabled);
+    this.spawnUnmonitored(true);
+    this.supervisor.want(
+      enabled([...this.supervisor.services.values()].filter((s) => s.spec.nowait).map((s) => s.spec.name)),
+      "nowait",
+    );
+    if (noWait) this.greenFlag("--no-wait");
+    this.status.queueSnapshot();
+
+    const shutdown = (signal: string) => void this.shutdown(signal);
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+    process.on("SIGHUP", () => log.warn("SIGHUP: reload is not implemented yet; nothing changed"));
+  }
+
+  private greenFlag(reason: string): void {
+    if (this.phase === "stopping") return;
+    const rising = !this.flag;
+    this.flag = true;
+    this.phase = "running";
+    if (rising) this.spawnUnmonitored(false);
+    this.supervisor.want(
+      this.gated.filter((n) => this.supervisor.get(n)!.spec.enabled),
+      reason,
+    );
+    this.status.queueSnapshot();
+  }
+
+  private async stopFlag(reason: string): Promise<void> {
+    if (this.phase === "stopping") return;
+    this.flag = false;
+    this.phase = "waiting";
+    this.status.queueSnapshot();
+    await this.supervisor.stopInOrder(this.gated, reason, "waiting");
+  }
+
+  /** Fire-and-forget services: spawned, logged, never watched again. */
+  private spawnUnmonitored(nowait: boolean): void {
+    for (const spec of this.unmonitored) {
+      if (spec.nowait !== nowait || !spec.enabled) continue;
+      const log = this.log.child({ service: spec.name });
+      spawnService(
+        spec,
+        { shell: shellFor(this.host), output: this.openLog(spec) },
+        {
+          onSpawn: (pid) => log.info({ pid }, "started (nomonitor)"),
+          onError: (message) => log.error(`cannot spawn: ${message}`),
+          onExit: (exit) => log.info(exit, "ended (nomonitor)"),
+        },
+      );
+    }
+  }
+
+  async shutdown(reason: string): Promise<void> {
+    if (this.phase === "stopping") return;
+    this.phase = "stopping";
+    this.log.info(`shutting down (${reason})`);
+    this.status.queueSnapshot();
+    await this.supervisor.stopInOrder([...this.supervisor.services.keys()], `shutdown (${reason})`, "stopped");
+    if (this.tick) clearInterval(this.tick);
+    this.status.publish("status", this.snapshotBody());
+    // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
+    await new Promise((r) => setImmediate(r));
+    this.control.close();
+    this.status.close();
+    this.log.info("stopped");
+    this.exitWith(EXIT.ok);
+  }
+
+  private onChange({ service, change }: ChangeNotice): void {
+    const exit = service.status.exit;
+    const pid = change.to === "running" ? this.pidOf(service) : ACTIVE.has(change.from) ? (service.child?.pid ?? null) : null;
+    this.status.publish("event", {
+      service: service.spec.name,
+      from: change.from,
+      to: change.to,
+      pid,
+      exit_code: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      reason: change.reason,
+    });
+    this.status.queueSnapshot();
+  }
+
+  private pidOf(svc: Service): number | null {
+    const st = svc.status.state;
+    if (st.name === "running") return st.pid;
+    if (st.name === "starting" || st.name === "stopping") return svc.child?.pid ?? null;
+    return null;
+  }
+
+  entry(svc: Service): ServiceEntry {
+    const s = svc.status;
+    return {
+      name: svc.spec.name,
+      state: s.state.name,
+      pid: this.pidOf(svc),
+      restarts: s.restarts,
+      exit_code: s.exit?.code ?? null,
+      signal: s.exit?.signal ?? null,
+      since: s.since,
+      nowait: svc.spec.nowait,
+      cpu_percent: null,
+      rss_bytes: null,
+    };
+  }
+
+  private snapshotBody() {
+    return {
+      daemon: { pid: process.pid, version: VERSION, phase: this.phase, flag: this.flag, started_at: this.startedAt },
+      services: [...this.supervisor.services.values()].map((s) => this.entry(s)),
+    };
+  }
+
+  private openLog(spec: ServiceSpec) {
+    const stream = createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: "a" });
+    stream.on("error", (e) => this.log.error({ service: spec.name, err: e }, "cannot write the service log"));
+    return stream;
+  }
+
+  private async handle(req: Request, style: Style): Promise<string> {
+    const reply = (fields: Record<string, unknown> = {}) => (style === "plain" ? plainReply(req) : okReply(fields));
+    switch (req.cmd) {
+      case "ping":
+        return reply();
+      case "status":
+        return reply({ status: { seq: this.status.seq, time: Date.now(), ...this.snapshotBody() } });
+      case "green_flag":
+        this.greenFlag("green flag");
+        return reply();
+      case "stop_flag": {
+        const done = this.stopFlag("stop flag");
+        // The Android side expects a quick ACK; JSON clients wait for the stop to finish.
+        if (style === "json") await done;
+        return reply();
+      }
+      case "shutdown":
+        setImmediate(() => void this.shutdown("shutdown request"));
+        return reply();
+      case "start":
+      case "stop":
+      case "restart": {
+        const svc = this.supervisor.get(req.service);
+        if (svc === undefined) return errorReply("unknown_service", this.unknownService(req.service));
+        if (this.phase === "stopping") return errorReply("bad_request", "the daemon is shutting down");
+        const why = `${req.cmd} request`;
+        await (req.cmd === "start"
+          ? this.supervisor.start(req.service, why)
+          : req.cmd === "stop"
+            ? this.supervisor.stop(req.service, why)
+            : this.supervisor.restart(req.service, why));
+        return reply({ service: this.entry(svc) });
+      }
+    }
+  }
+
+  private unknownService(name: string): string {
+    const spec = this.manifest.services.find((s) => s.name === name);
+    if (spec?.nomonitor) return `${name} is nomonitor: started once, not supervised`;
+    if (spec) return `${name} does not run on ${this.platform}`;
+    return `no service named ${name}`;
+  }
+}
+
+function defaultLogDir(manifest: Manifest, host: Host): string {
+  if (isTermux(host) && host.env.PREFIX) return join(host.env.PREFIX, "var/log/flowinit");
+  return join(dirname(manifest.file), "logs");
+}
+
+/** A security setting is never silently ignored: until it works, it stops the start. */
+function refuseUnimplementedSecurity(m: Manifest, eps: { control: string[]; status: string[] }, flagUids?: number[]): void {
+  const where = m.file;
+  if (m.settings.allowUids !== null || (flagUids?.length ?? 0) > 0) {
+    throw new UserError(`${where}: allow_uids: the peer-UID allowlist is not implemented yet; refusing to start rather than accept every local peer`, EXIT.usage);
+  }
+  if (m.settings.curve !== null) {
+    throw new UserError(`${where}: curve: CURVE security is not implemented yet; refusing to start rather than serve tcp unsecured`, EXIT.usage);
+  }
+  const tcp = [...eps.control, ...eps.status].find((ep) => ep.startsWith("tcp://"));
+  if (tcp !== undefined && !m.settings.insecureTcp) {
+    throw new UserError(`${tcp}: a tcp endpoint needs CURVE (not implemented yet) or settings.insecure_tcp: true`, EXIT.usage);
+  }
+}
+
+async function ownerPid(endpoint: string): Promise<number | null> {
+  try {
+    const reply = JSON.parse(await sendRaw(endpoint, JSON.stringify({ cmd: "status" }), 500)) as {
+      status?: { daemon?: { pid?: number } };
+    };
+    return reply.status?.daemon?.pid ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The manifest after validation: plain, fully defaulted data. Everything
+ * downstream trusts these objects and never re-checks them.
+ */
+
+export const PLATFORMS = ["android", "desktop"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const RESTART_POLICIES = ["always", "on-failure", "never"] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
+export interface ServiceSpec {
+  /** The key under `services:`; may contain dots (`ai.flow.app`). */
+  name: string;
+  /** Shell command line when `args` is null, else the program to run. */
+  command: string;
+  /** Arguments for `command` run without a shell; null: run `command` through the shell. */
+  args: string[] | null;
+  /** Start at once, without waiting for the green flag. Default false. */
+  nowait: boolean;
+  /** Fire and forget: started once, never restarted, not in status. Default false. */
+  nomonitor: boolean;
+  /** false: declared but never started. Default true. */
+  enabled: boolean;
+  /** Only on these platforms; null: on every platform. Default null. */
+  platforms: Platform[] | null;
+  /** Default "on-failure". `true`/`false` in YAML mean always/never. */
+  restart: RestartPolicy;
+  /** Merged over the daemon's environment. Default {}. */
+  env: Record<string, string>;
+  /** Absolute working directory; relative paths are resolved against the manifest's folder. Default: that folder. */
+  cwd: string;
+  /** Services that must be running before this one starts. Default []. */
+  dependsOn: string[];
+  /** Signal sent to the whole process group to stop it. Default "SIGTERM". */
+  stopSignal: NodeJS.Signals;
+  /** Then SIGKILL to the group. Default 5000 ms. */
+  stopTimeoutMs: number;
+  /** First delay after a quick crash, doubling each time. Default 100 ms. */
+  restartDelayMs: number;
+  /** Cap of the doubling delay. Default 30000 ms. */
+  restartDelayMaxMs: number;
+  /** Quick crashes in a row before the service goes fatal. Default 5. */
+  maxRestarts: number;
+  /** Uptime after which a run counts as stable and the crash streak resets. Default 10000 ms. */
+  stableAfterMs: number;
+}
+
+export interface CurveSettings {
+  /** Absolute path of the daemon's secret key file. */
+  secretKeyFile: string;
+  /** Absolute path of the file listing authorized client public keys. */
+  authorizedKeysFile: string;
+}
+
+export interface Settings {
+  /** Control endpoints from the manifest; null: not set there. */
+  control: string[] | null;
+  /** Status endpoints from the manifest; null: not set there. */
+  status: string[] | null;
+  /** Absolute log directory; null: not set (the daemon picks its default). */
+  logDir: string | null;
+  /** Status tick. Default 500 ms. */
+  intervalMs: number;
+  /** Extra UIDs allowed on the control socket; null: not set. */
+  allowUids: number[] | null;
+  /** CURVE for tcp:// endpoints; null: not set. */
+  curve: CurveSettings | null;
+  /** Allow tcp:// endpoints without CURVE. Default false. */
+  insecureTcp: boolean;
+  /** Rotate a service log at this size. Default 10 MiB. */
+  logMaxSizeBytes: number;
+  /** Rotated files kept per service. Default 3. */
+  logKeep: number;
+}
+
+export interface Manifest {
+  /** Absolute path of the manifest file. */
+  file: string;
+  settings: Settings;
+  /** In dependency order: every service comes after the ones it depends on. */
+  services: ServiceSpec[];
+}

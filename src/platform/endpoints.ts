@@ -1,0 +1,27 @@
+/** Where the sockets are: command line > environment > manifest settings > platform default. */
+import { defaultEndpoints, type Host } from "./platform.js";
+
+export interface EndpointSources {
+  /** Repeated `--control`/`--status` flags. */
+  flags?: string[] | undefined;
+  /** The manifest's `settings.control`/`settings.status`. */
+  manifest?: string[] | null | undefined;
+}
+
+/** `FLOWINIT_CONTROL` / `FLOWINIT_STATUS` may list several endpoints separated by commas. */
+function fromEnv(value: string | undefined): string[] | undefined {
+  const list = value?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return list !== undefined && list.length > 0 ? list : undefined;
+}
+
+export function resolveEndpoints(
+  which: "control" | "status",
+  sources: EndpointSources,
+  host: Host,
+): string[] {
+  if (sources.flags !== undefined && sources.flags.length > 0) return sources.flags;
+  const env = fromEnv(host.env[which === "control" ? "FLOWINIT_CONTROL" : "FLOWINIT_STATUS"]);
+  if (env !== undefined) return env;
+  if (sources.manifest) return sources.manifest;
+  return [defaultEndpoints(host)[which]];
+}

@@ -1,0 +1,59 @@
+/**
+ * Stopping a whole process group: the stop signal to the group, SIGKILL to
+ * the group after the timeout, done when no member is left.
+ */
+import type { Exit } from "../supervisor/policy.js";
+import type { ServiceChild } from "./spawn.js";
+
+/** Sends `signal` to every process of group `pgid`; false when the group is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw e;
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface StopResult {
+  exit: Exit;
+  /** SIGKILL was needed. */
+  escalated: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Resolves once the leader has ended and the group is empty. The closing of
+ * the output pipes is the event that tells a tree has gone; only a member
+ * that closed its output (a daemonized grandchild) leaves us to look again,
+ * with a backing-off check bounded by the stop timeout.
+ */
+export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, timeoutMs: number): Promise<StopResult> {
+  const pgid = child.pid;
+  if (pgid === undefined) return { exit: await child.exited, escalated: false };
+  signalGroup(pgid, signal);
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
+  const first = await Promise.race([child.closed.then(() => "closed" as const), timeout]);
+  if (first === "closed") {
+    for (let wait = 5; groupAlive(pgid) && Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
+      await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
+    }
+  }
+  clearTimeout(timer);
+  if (!groupAlive(pgid)) return { exit: await child.exited, escalated: false };
+  signalGroup(pgid, "SIGKILL");
+  return { exit: await child.exited, escalated: true };
+}

@@ -1,0 +1,60 @@
+/**
+ * Restart policy as pure functions of the spec, the exit and the clock
+ * reading passed in (OTP's restart intensity, s6's permafailon): nothing here
+ * reads the time itself.
+ */
+import type { RestartPolicy, ServiceSpec } from "../manifest/spec.js";
+
+export type RestartSpec = Pick<
+  ServiceSpec,
+  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs"
+>;
+
+export interface Exit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Whether the policy wants this exit restarted at all. */
+export function wantsRestart(policy: RestartPolicy, exit: Exit): boolean {
+  switch (policy) {
+    case "always":
+      return true;
+    case "never":
+      return false;
+    case "on-failure":
+      return exit.signal !== null || exit.code !== 0;
+  }
+}
+
+/** Delay before restart number `streak` of an unbroken run of quick crashes (1-based). */
+export function backoffDelay(spec: RestartSpec, streak: number): number {
+  if (streak <= 0) return 0;
+  // 2 ** 52 would be exact but absurd; capping the exponent keeps the product finite.
+  const factor = 2 ** Math.min(streak - 1, 40);
+  return Math.min(spec.restartDelayMs * factor, spec.restartDelayMaxMs);
+}
+
+export type Decision =
+  | { action: "exit" }
+  | { action: "restart"; delayMs: number; streak: number }
+  | { action: "fatal"; streak: number };
+
+/**
+ * What to do after a process ended on its own. A run that lasted
+ * `stableAfterMs` clears the crash streak and restarts at once; otherwise the
+ * streak grows, each restart waits twice as long, and more than `maxRestarts`
+ * quick crashes in a row give up.
+ */
+export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number): Decision {
+  if (!wantsRestart(spec.restart, exit)) return { action: "exit" };
+  if (uptimeMs >= spec.stableAfterMs) return { action: "restart", delayMs: 0, streak: 0 };
+  const next = streak + 1;
+  if (next > spec.maxRestarts) return { action: "fatal", streak: next };
+  return { action: "restart", delayMs: backoffDelay(spec, next), streak: next };
+}
+
+/** How an exit reads in events: `code 1`, `signal SIGKILL`. */
+export function describeExit(exit: Exit): string {
+  return exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}

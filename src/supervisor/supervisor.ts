@@ -1,0 +1,226 @@
+/**
+ * Owns every supervised service: feeds events to the pure machine, carries
+ * out the effects it returns, and tells listeners about each change. The
+ * green flag, dependencies and stop order live here, above the machine.
+ */
+import { EventEmitter } from "node:events";
+import type { Writable } from "node:stream";
+import type { Logger } from "pino";
+import type { ServiceSpec } from "../manifest/spec.js";
+import { spawnService, type ServiceChild } from "../runner/spawn.js";
+import { signalGroup, stopGroup } from "../runner/stop.js";
+import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
+import { ACTIVE } from "./states.js";
+
+export interface SupervisorOptions {
+  /** Shell for string commands. */
+  shell: string;
+  /** Opens the output stream of a service; called once per service. */
+  output(spec: ServiceSpec): Writable;
+  log: Logger;
+  /** The clock; injectable so tests of timing can pin it. Default Date.now. */
+  now?: () => number;
+}
+
+export interface Service {
+  readonly spec: ServiceSpec;
+  status: ServiceStatus;
+  /** Should be up: started by nowait, the flag or a command; cleared by a stop. */
+  wanted: boolean;
+  child: ServiceChild | null;
+  timer: NodeJS.Timeout | null;
+  output: Writable | null;
+  log: Logger;
+}
+
+export interface ChangeNotice {
+  service: Service;
+  change: Change;
+}
+
+type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
+
+export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
+  readonly services = new Map<string, Service>();
+  private waiters: Waiter[] = [];
+  private readonly now: () => number;
+
+  constructor(
+    specs: ServiceSpec[],
+    private readonly opts: SupervisorOptions,
+  ) {
+    super();
+    this.now = opts.now ?? Date.now;
+    for (const spec of specs) {
+      this.services.set(spec.name, {
+        spec,
+        status: initialStatus(this.now()),
+        wanted: false,
+        child: null,
+        timer: null,
+        output: null,
+        log: opts.log.child({ service: spec.name }),
+      });
+    }
+  }
+
+  get(name: string): Service | undefined {
+    return this.services.get(name);
+  }
+
+  /** Marks services wanted and starts those whose dependencies run. */
+  want(names: Iterable<string>, reason: string): void {
+    for (const name of names) {
+      const svc = this.services.get(name);
+      if (svc) svc.wanted = true;
+    }
+    this.reconcile(reason);
+  }
+
+  /** A start request: starts now, whatever the dependencies, as an operator asked. */
+  start(name: string, reason: string): Promise<void> {
+    const svc = this.must(name);
+    svc.wanted = true;
+    this.dispatch(svc, { type: "start", reason });
+    return this.until(name, (s) => s.status.state.name !== "starting");
+  }
+
+  restart(name: string, reason: string): Promise<void> {
+    const svc = this.must(name);
+    svc.wanted = true;
+    this.dispatch(svc, { type: "restart", reason });
+    return this.until(name, (s) => s.status.state.name !== "starting" && s.status.state.name !== "stopping");
+  }
+
+  /** Resolves once the service's process tree is gone. */
+  stop(name: string, reason: string, then: "stopped" | "waiting" = "stopped"): Promise<void> {
+    const svc = this.must(name);
+    svc.wanted = false;
+    this.dispatch(svc, { type: "stop", reason, then });
+    return this.until(name, (s) => !ACTIVE.has(s.status.state.name));
+  }
+
+  /**
+   * Stops services dependents first: a service is stopped only once every
+   * service that depends on it (among `names`) is down.
+   */
+  async stopInOrder(names: string[], reason: string, then: "stopped" | "waiting"): Promise<void> {
+    const set = new Set(names);
+    for (const name of names) this.must(name).wanted = false;
+    const stopping = new Map<string, Promise<void>>();
+    const stopOne = (name: string): Promise<void> => {
+      let p = stopping.get(name);
+      if (p === undefined) {
+        const dependents = [...set].filter((d) => this.must(d).spec.dependsOn.includes(name));
+        p = Promise.all(dependents.map(stopOne)).then(() => this.stop(name, reason, then));
+        stopping.set(name, p);
+      }
+      return p;
+    };
+    await Promise.all(names.map(stopOne));
+  }
+
+  /** Starts every wanted, waiting service whose dependencies are running. */
+  private reconcile(reason: string): void {
+    for (const svc of this.services.values()) {
+      if (!svc.wanted || svc.status.state.name !== "waiting") continue;
+      const blocked = svc.spec.dependsOn.some((d) => {
+        const dep = this.services.get(d);
+        return dep !== undefined && dep.status.state.name !== "running";
+      });
+      if (!blocked) this.dispatch(svc, { type: "start", reason });
+    }
+  }
+
+  private must(name: string): Service {
+    const svc = this.services.get(name);
+    // Callers check names against the map first; an unknown one here is a bug.
+    if (svc === undefined) throw new Error(`no service ${name}`);
+    return svc;
+  }
+
+  private until(name: string, test: (s: Service) => boolean): Promise<void> {
+    const svc = this.must(name);
+    if (test(svc)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ name, test, resolve }));
+  }
+
+  dispatch(svc: Service, ev: MachineEvent): void {
+    const step = transition(svc.spec, svc.status, ev, this.now());
+    svc.status = step.status;
+    // Listeners hear of a change before its effects run, so an event about an
+    // exit still sees the process that exited, not its replacement.
+    if (step.change !== null) {
+      const { from, to, reason } = step.change;
+      svc.log.info({ from, to, reason }, `${from} -> ${to}`);
+      this.emit("change", { service: svc, change: step.change });
+    }
+    for (const effect of step.effects) {
+      switch (effect.type) {
+        case "spawn":
+          this.spawn(svc);
+          break;
+        case "kill":
+          this.kill(svc);
+          break;
+        case "schedule_restart":
+          svc.timer = setTimeout(() => {
+            svc.timer = null;
+            this.dispatch(svc, { type: "backoff_elapsed" });
+          }, effect.delayMs);
+          break;
+        case "cancel_restart":
+          if (svc.timer) clearTimeout(svc.timer);
+          svc.timer = null;
+          break;
+      }
+    }
+    if (step.change === null) return;
+    const { from, to } = step.change;
+    if (this.waiters.length > 0) {
+      this.waiters = this.waiters.filter((w) => {
+        if (w.name !== svc.spec.name || !w.test(svc)) return true;
+        w.resolve();
+        return false;
+      });
+    }
+    if (to === "running" || from === "running") this.reconcile(`${svc.spec.name} is ${to}`);
+  }
+
+  private spawn(svc: Service): void {
+    svc.output ??= this.opts.output(svc.spec);
+    const child: ServiceChild = spawnService(
+      svc.spec,
+      { shell: this.opts.shell, output: svc.output },
+      {
+        onSpawn: (pid) => {
+          if (svc.child === child) this.dispatch(svc, { type: "spawned", pid });
+        },
+        onError: (message) => {
+          if (svc.child === child) this.dispatch(svc, { type: "spawn_failed", message });
+        },
+        onExit: (exit) => {
+          // A stop in progress reports the exit itself, once the whole group is gone.
+          if (svc.child !== child || svc.status.state.name === "stopping") return;
+          // Whatever the leader left behind in its group goes with it, before any restart.
+          if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+          this.dispatch(svc, { type: "exited", exit });
+        },
+      },
+    );
+    svc.child = child;
+  }
+
+  private kill(svc: Service): void {
+    const child = svc.child;
+    if (child === null) return;
+    stopGroup(child, svc.spec.stopSignal, svc.spec.stopTimeoutMs).then(
+      ({ exit, escalated }) => {
+        if (svc.child !== child) return;
+        if (escalated) svc.log.warn(`did not stop within ${svc.spec.stopTimeoutMs}ms; killed its process group`);
+        this.dispatch(svc, { type: "exited", exit, escalated });
+      },
+      (e: unknown) => svc.log.error({ err: e }, "stop failed"),
+    );
+  }
+}
