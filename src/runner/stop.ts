@@ -2,6 +2,7 @@
  * Stopping a whole process group: the stop signal to the group, SIGKILL to
  * the group after the timeout, done when no member is left.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import type { Exit } from "../supervisor/policy.js";
 import type { ServiceChild } from "./spawn.js";
 
@@ -16,13 +17,39 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Whether any process of group `pgid` still lives. Zombies do not count: an
+ * orphan's zombie stays in the group until its new parent reaps it, and a
+ * container's pid 1 may never do so.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+  return hasLiveMember(pgid);
+}
+
+function hasLiveMember(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return true; // no /proc: trust kill(2)
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      // Fields after the command name, which may hold spaces: state, ppid, pgrp, ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3);
+      if (Number(pgrp) === pgid && state !== "Z") return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
 }
 
 export interface StopResult {
@@ -55,5 +82,7 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   clearTimeout(timer);
   if (!groupAlive(pgid)) return { exit: await child.exited, escalated: false };
   signalGroup(pgid, "SIGKILL");
-  return { exit: await child.exited, escalated: true };
+  // SIGKILL lands at once, but the dying let go of their pipes a moment later.
+  const [exit] = await Promise.all([child.exited, child.closed]);
+  return { exit, escalated: true };
 }

@@ -1,0 +1,131 @@
+/**
+ * What the CLI prints, as pure functions of the daemon's messages. Colour is
+ * a parameter so that output is decided by the caller and tests stay stable.
+ */
+import Table from "cli-table3";
+import pc from "picocolors";
+import type { EventMessage, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { StateName } from "../supervisor/states.js";
+
+type Paint = (text: string) => string;
+
+const palette = (color: boolean) => pc.createColors(color);
+
+/** Running is green and everything else red, as the original FlowInit printed services. */
+function stateColor(state: StateName, color: boolean): Paint {
+  const c = palette(color);
+  return state === "running" ? c.green : c.red;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** `45s`, `3m05s`, `1h02m`, `2d04h`: two units at most, as uptimes read best. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${pad2(s % 60)}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${pad2(m % 60)}m`;
+  return `${Math.floor(h / 24)}d${pad2(h % 24)}h`;
+}
+
+/** Local wall-clock time `HH:MM:SS` of a ms-epoch timestamp. */
+export function formatClock(time: number): string {
+  const d = new Date(time);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** How the last run ended: the exit code, else the signal, else `-`. */
+export function formatExit(entry: Pick<ServiceEntry, "exit_code" | "signal">): string {
+  if (entry.exit_code !== null) return String(entry.exit_code);
+  return entry.signal ?? "-";
+}
+
+const BORDERLESS = {
+  top: "", "top-mid": "", "top-left": "", "top-right": "",
+  bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
+  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "",
+};
+
+/**
+ * The service table. `now` is the snapshot's own time, so uptimes are as of
+ * the moment the daemon took it.
+ */
+export function formatTable(services: readonly ServiceEntry[], now: number, color: boolean): string {
+  const table = new Table({
+    head: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT"],
+    chars: BORDERLESS,
+    // cli-table3 colours headers and borders on its own unless told not to.
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 2, compact: true },
+  });
+  for (const s of services) {
+    const paint = stateColor(s.state, color);
+    const uptime = s.state === "running" ? formatDuration(now - s.since) : "-";
+    table.push([s.name, s.state, s.pid ?? "-", uptime, s.restarts, formatExit(s)].map((cell) => paint(String(cell))));
+  }
+  return table
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
+}
+
+/** `flowinit 0.1.0  pid 1234  phase running  flag green  ipc://@flowinit/control  12:00:01` */
+export function formatHeader(snapshot: Snapshot, endpoint: string, color: boolean): string {
+  const c = palette(color);
+  const { daemon } = snapshot;
+  const phase = daemon.phase === "running" ? c.green(daemon.phase) : c.red(daemon.phase);
+  const flag = daemon.flag ? c.green("green") : c.red("off");
+  return [
+    c.bold(`flowinit ${daemon.version}`),
+    `pid ${daemon.pid}`,
+    `phase ${phase}`,
+    `flag ${flag}`,
+    endpoint,
+    formatClock(snapshot.time),
+  ].join("  ");
+}
+
+/** The header and the table, as `flowinit status` prints them. */
+export function formatStatus(snapshot: Snapshot, endpoint: string, color: boolean): string {
+  const table = snapshot.services.length > 0 ? formatTable(snapshot.services, snapshot.time, color) : "no services";
+  return `${formatHeader(snapshot, endpoint, color)}\n${table}`;
+}
+
+/** `12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms` */
+export function formatEvent(event: EventMessage, color: boolean): string {
+  const line = `${formatClock(event.time)} ${event.service} ${event.from} -> ${stateColor(event.to, color)(event.to)}`;
+  return event.reason === "" ? line : `${line}: ${event.reason}`;
+}
+
+/** The reply to start/stop/restart: `plannerd: running (pid 1234)`, `plannerd: exited (code 1)`. */
+export function formatServiceLine(entry: ServiceEntry): string {
+  let detail = "";
+  if (entry.pid !== null) detail = ` (pid ${entry.pid})`;
+  else if (entry.state !== "stopped" && entry.exit_code !== null) detail = ` (code ${entry.exit_code})`;
+  else if (entry.state !== "stopped" && entry.signal !== null) detail = ` (${entry.signal})`;
+  return `${entry.name}: ${entry.state}${detail}`;
+}
+
+export interface WatchView {
+  /** The status endpoint being watched. */
+  endpoint: string;
+  /** The latest snapshot; null until the first one arrives. */
+  snapshot: Snapshot | null;
+  /** Recent events, oldest first. */
+  events: readonly EventMessage[];
+  /** Set when no snapshot has arrived for longer than the daemon's rhythm explains: how long, in ms. */
+  silentFor: number | null;
+}
+
+/** One frame of `flowinit watch`. */
+export function formatWatchFrame(view: WatchView, color: boolean): string {
+  if (view.snapshot === null) return `waiting for the daemon at ${view.endpoint} ...`;
+  const lines = [formatStatus(view.snapshot, view.endpoint, color)];
+  if (view.silentFor !== null) {
+    lines.push(palette(color).yellow(`no status from the daemon for ${formatDuration(view.silentFor)}`));
+  }
+  if (view.events.length > 0) lines.push("", ...view.events.map((e) => formatEvent(e, color)));
+  return lines.join("\n");
+}

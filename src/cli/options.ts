@@ -1,0 +1,71 @@
+/** Options several commands share, and how a client finds the daemon. */
+import { existsSync } from "node:fs";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { EXIT, UserError } from "../errors.js";
+import { currentHost, type Host } from "../platform/platform.js";
+import { resolveEndpoints } from "../platform/endpoints.js";
+
+/** Collects a repeatable option into an array. */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError("expected a non-negative integer");
+  }
+  return Number(value);
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = parseNonNegativeInt(value);
+  if (n === 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+const defaultConfig = (env: NodeJS.ProcessEnv): string => env.FLOWINIT_CONFIG || "./services.yaml";
+
+export const configOption = () =>
+  new Option("-c, --config <file>", "the manifest").default(defaultConfig(process.env), "$FLOWINIT_CONFIG, else ./services.yaml");
+
+export interface EndpointFlags {
+  control?: string[];
+  status?: string[];
+}
+
+export function addEndpointOptions(cmd: Command): Command {
+  return cmd
+    .option("--control <ep>", "control endpoint (repeatable)", collect)
+    .option("--status <ep>", "status endpoint (repeatable)", collect);
+}
+
+const ENV = { control: "FLOWINIT_CONTROL", status: "FLOWINIT_STATUS" } as const;
+
+/**
+ * The endpoint a client talks to: flag > environment > the manifest's
+ * settings > platform default, and the first of several. The manifest is
+ * read only when neither flag nor environment decides, and any problem with
+ * it is ignored: a client must still reach a daemon from anywhere.
+ */
+export async function clientEndpoint(
+  which: "control" | "status",
+  flags: EndpointFlags,
+  host: Host = currentHost(),
+): Promise<string> {
+  const decided = (flags[which]?.length ?? 0) > 0 || (host.env[ENV[which]] ?? "").trim() !== "";
+  const manifest = decided ? undefined : await manifestEndpoints(which, host);
+  const [first] = resolveEndpoints(which, { flags: flags[which], manifest }, host);
+  if (first === undefined) throw new UserError(`no ${which} endpoint is configured`, EXIT.usage);
+  // ZeroMQ's own complaint about a malformed address is a bare "Invalid argument".
+  if (!/^[a-z]+:\/\/./.test(first)) {
+    throw new UserError(`${which} endpoint ${first} is not a ZeroMQ address (expected ipc://... or tcp://...)`, EXIT.usage);
+  }
+  return first;
+}
+
+async function manifestEndpoints(which: "control" | "status", host: Host): Promise<string[] | null | undefined> {
+  const file = defaultConfig(host.env);
+  if (!existsSync(file)) return undefined;
+  // Loaded on demand: the manifest's parser is not worth loading for every client call.
+  const { loadManifest } = await import("../manifest/index.js");
+  const loaded = await loadManifest(file);
+  return loaded.ok ? loaded.value.settings[which] : undefined;
+}

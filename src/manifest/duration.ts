@@ -1,0 +1,69 @@
+/**
+ * Durations and sizes as people write them in services.yaml. The patterns are
+ * exported so the schema (and the JSON Schema made from it) accepts exactly
+ * what these parsers understand.
+ */
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+// Single letters follow logrotate and `ls -h` (powers of 1024); KB/MB/GB are
+// the SI units, KiB/MiB/GiB the binary ones.
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  k: 1024,
+  K: 1024,
+  KiB: 1024,
+  kB: 1000,
+  KB: 1000,
+  M: 1024 ** 2,
+  MiB: 1024 ** 2,
+  MB: 1000 ** 2,
+  G: 1024 ** 3,
+  GiB: 1024 ** 3,
+  GB: 1000 ** 3,
+};
+
+const quantityPattern = (units: Readonly<Record<string, number>>): RegExp =>
+  new RegExp(`^(\\d+(?:\\.\\d+)?) ?(${Object.keys(units).join("|")})$`);
+
+/** A duration string: a number, an optional space, then `ms`, `s`, `m` or `h`. */
+export const DURATION_PATTERN = quantityPattern(DURATION_UNITS);
+
+/** A size string: a number, an optional space, then a unit such as `KiB`, `MB` or `M`. */
+export const SIZE_PATTERN = quantityPattern(SIZE_UNITS);
+
+function parseQuantity(
+  v: unknown,
+  pattern: RegExp,
+  units: Readonly<Record<string, number>>,
+): number | null {
+  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v !== "string") return null;
+  const match = pattern.exec(v);
+  const factor = units[match?.[2] ?? ""];
+  if (match === null || factor === undefined) return null;
+  // Rounded so everything downstream works with whole milliseconds and bytes.
+  const value = Math.round(Number(match[1]) * factor);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+/**
+ * Milliseconds from a non-negative integer (already ms) or a string such as
+ * `500ms`, `5s`, `1.5s`, `2m`, `1h`; null for anything else.
+ */
+export function parseDuration(v: unknown): number | null {
+  return parseQuantity(v, DURATION_PATTERN, DURATION_UNITS);
+}
+
+/**
+ * Bytes from a non-negative integer (already bytes) or a string such as
+ * `512KiB`, `10MiB`, `10MB`, `1k`, `1M`; null for anything else.
+ */
+export function parseSize(v: unknown): number | null {
+  return parseQuantity(v, SIZE_PATTERN, SIZE_UNITS);
+}

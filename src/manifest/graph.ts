@@ -1,0 +1,119 @@
+/**
+ * The depends_on graph: what may depend on what, and the start order.
+ */
+
+/** What the graph needs to know of a service. */
+export interface GraphNode {
+  readonly name: string;
+  readonly dependsOn: readonly string[];
+  readonly nowait: boolean;
+  readonly nomonitor: boolean;
+}
+
+/** A bad depends_on entry: `service` lists `dependency`. */
+export interface GraphIssue {
+  service: string;
+  dependency: string;
+  message: string;
+}
+
+/**
+ * Unknown targets, self dependencies, dependencies that can never be
+ * satisfied (on a nomonitor service, or from a nowait service on a flag-gated
+ * one) and cycles. Each issue names the depends_on entry to blame.
+ */
+export function checkGraph(nodes: readonly GraphNode[]): GraphIssue[] {
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const issues: GraphIssue[] = [];
+  for (const node of nodes) {
+    for (const dependency of new Set(node.dependsOn)) {
+      const message = edgeProblem(node, dependency, byName);
+      if (message !== null) issues.push({ service: node.name, dependency, message });
+    }
+  }
+  return [...issues, ...findCycles(nodes, byName)];
+}
+
+function edgeProblem(
+  node: GraphNode,
+  dependency: string,
+  byName: ReadonlyMap<string, GraphNode>,
+): string | null {
+  const target = byName.get(dependency);
+  if (dependency === node.name) return `a service cannot depend on itself, got "${dependency}"`;
+  if (target === undefined) {
+    const others = [...byName.keys()].filter((name) => name !== node.name);
+    const known =
+      others.length > 0 ? `expected one of ${others.join(", ")}` : "there are no other services";
+    return `unknown service "${dependency}", ${known}`;
+  }
+  if (target.nomonitor) {
+    return `"${dependency}" is nomonitor: it has no running state to wait for`;
+  }
+  if (node.nowait && !target.nowait) {
+    return `"${node.name}" is nowait but "${dependency}" waits for the green flag; expected a nowait service`;
+  }
+  return null;
+}
+
+/**
+ * One issue per cycle found by a depth-first walk in file order, blamed on the
+ * entry leaving the cycle's first service, so `a -> b -> a` points at a's line.
+ */
+function findCycles(
+  nodes: readonly GraphNode[],
+  byName: ReadonlyMap<string, GraphNode>,
+): GraphIssue[] {
+  const issues: GraphIssue[] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+
+  const visit = (node: GraphNode): void => {
+    path.push(node.name);
+    for (const dependency of new Set(node.dependsOn)) {
+      const target = byName.get(dependency);
+      if (target === undefined || dependency === node.name || done.has(dependency)) continue;
+      const start = path.indexOf(dependency);
+      if (start === -1) {
+        visit(target);
+        continue;
+      }
+      const cycle = [...path.slice(start), dependency];
+      issues.push({
+        service: dependency,
+        dependency: cycle[1] ?? dependency,
+        message: `dependency cycle ${cycle.join(" -> ")}`,
+      });
+    }
+    path.pop();
+    done.add(node.name);
+  };
+
+  for (const node of nodes) if (!done.has(node.name)) visit(node);
+  return issues;
+}
+
+/**
+ * Every service after the services it depends on, otherwise in file order:
+ * each step takes the first service in the file whose dependencies are all
+ * placed. Names checkGraph rejects are ignored, so the order is total even for
+ * a manifest that failed validation.
+ */
+export function dependencyOrder<T extends GraphNode>(nodes: readonly T[]): T[] {
+  const names = new Set(nodes.map((node) => node.name));
+  const placed = new Set<string>();
+  const order: T[] = [];
+  const rest = [...nodes];
+  const ready = (node: T) =>
+    node.dependsOn.every((d) => placed.has(d) || d === node.name || !names.has(d));
+  while (rest.length > 0) {
+    const index = rest.findIndex(ready);
+    // Only a cycle leaves nothing ready; keep file order for what remains.
+    const next = index === -1 ? rest.splice(0) : rest.splice(index, 1);
+    for (const node of next) {
+      placed.add(node.name);
+      order.push(node);
+    }
+  }
+  return order;
+}

@@ -1,0 +1,288 @@
+/**
+ * services.yaml text -> `Manifest`, or every problem in it at once as
+ * `FILE:LINE:COL` diagnostics. The YAML is parsed keeping node positions so
+ * each schema or graph problem points at the key or value to fix.
+ */
+import { readFile } from "node:fs/promises";
+import {
+  type Document,
+  LineCounter,
+  type YAMLError,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+} from "yaml";
+import type * as z from "zod";
+import { type Diagnostic, type Result, err, ok } from "../errors.js";
+import { type GraphNode, checkGraph } from "./graph.js";
+import { normalize } from "./normalize.js";
+import { ManifestSchema } from "./schema.js";
+import type { Manifest } from "./spec.js";
+
+/** A problem at a key path, not yet turned into a line and column. */
+interface Located {
+  path: readonly PropertyKey[];
+  /** Blame the key itself (unknown keys, bad names) or its value. */
+  at: "key" | "value";
+  message: string;
+}
+
+/**
+ * Reads and validates a manifest. An unreadable file is one diagnostic with
+ * line 0; `file` is reported as given.
+ */
+export async function loadManifest(file: string): Promise<Result<Manifest, Diagnostic[]>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : e instanceof Error ? e.message : String(e);
+    return err([{ file, line: 0, col: 0, message: `cannot read the manifest: ${reason}` }]);
+  }
+  return parseManifest(text, file);
+}
+
+/**
+ * Validates manifest text. `file` names it in diagnostics, and relative paths
+ * in it are resolved against `file`'s folder.
+ */
+export function parseManifest(text: string, file: string): Result<Manifest, Diagnostic[]> {
+  const lineCounter = new LineCounter();
+  // merge: `<<` keys, which the original FlowInit's PyYAML accepted.
+  // logLevel: toJS would otherwise print warnings to stderr.
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    merge: true,
+    logLevel: "error",
+  });
+  const at = (offset: number, message: string): Diagnostic => ({
+    file,
+    ...lineCounter.linePos(offset),
+    message,
+  });
+
+  const diagnostics = doc.errors.map((e) => at(e.pos[0], yamlMessage(doc, e)));
+  // A duplicate key leaves a usable tree (the last value wins); a syntax
+  // error does not, and checking it further would only add noise.
+  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return err(sortDiagnostics(diagnostics));
+
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // Unresolved aliases and alias bombs surface only here.
+    const message = `invalid YAML: ${e instanceof Error ? e.message : String(e)}`;
+    return err(sortDiagnostics([...diagnostics, at(unresolvedAliasOffset(doc), message)]));
+  }
+
+  const parsed = ManifestSchema.safeParse(data, { reportInput: true });
+  const order = serviceOrder(doc, data);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap((issue) => fromZod(issue))),
+    ...graphProblems(data, order),
+    ...protoKeys(data, order),
+  ];
+  for (const p of problems) diagnostics.push(at(locate(doc, p.path, p.at), withPath(p)));
+
+  if (!parsed.success || diagnostics.length > 0) return err(sortDiagnostics(diagnostics));
+  return ok(normalize(parsed.data, file, order));
+}
+
+/** By position; problems without one (line 0) first. */
+function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function yamlMessage(doc: Document, e: YAMLError): string {
+  // The library's own wording for this one points at its API.
+  if (e.code === "MULTIPLE_DOCS") return "invalid YAML: expected one document, found a second one";
+  if (e.code !== "DUPLICATE_KEY") return `invalid YAML: ${e.message}`;
+  const path = keyPathAt(doc, e.pos[0]);
+  return path === undefined ? "duplicate key" : withPath({ path, at: "key", message: "duplicate key" });
+}
+
+/** The path of the key that starts at `offset`, to name a duplicate key. */
+function keyPathAt(doc: Document, offset: number): PropertyKey[] | undefined {
+  let found: PropertyKey[] | undefined;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
+      const path: PropertyKey[] = [];
+      ancestors.forEach((ancestor, i) => {
+        if (isPair(ancestor) && isScalar(ancestor.key)) path.push(String(ancestor.key.value));
+        const item = ancestors[i + 1];
+        if (isSeq(ancestor) && item !== undefined) path.push(ancestor.items.indexOf(item));
+      });
+      found = [...path, String(pair.key.value)];
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+function unresolvedAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return;
+      offset = alias.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+function fromZod(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): Located[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      at: "key",
+      message: `unknown key, ${issue.message}`,
+    }));
+  }
+  if (issue.code === "invalid_key") {
+    const message = issue.issues[0]?.message ?? issue.message;
+    return [{ path, at: "key", message: `${message}, got ${showValue(issue.input)}` }];
+  }
+  if (issue.code === "invalid_union") {
+    // A value of the right type with one bad part (a list with one bad entry)
+    // is reported at that part rather than as matching none of the options.
+    const deeper = issue.errors.filter(
+      (branch) => branch.length > 0 && branch.every((i) => i.path.length > 0),
+    );
+    const [only] = deeper;
+    if (deeper.length === 1 && only !== undefined) return only.flatMap((i) => fromZod(i, path));
+  }
+  // YAML has no undefined: an undefined input is a key that is not there.
+  const message =
+    issue.input === undefined
+      ? `missing required key, ${issue.message}`
+      : `${issue.message}, got ${showValue(issue.input)}`;
+  return [{ path, at: "value", message }];
+}
+
+function showValue(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  }
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object" && value !== null) return "a mapping";
+  return String(value);
+}
+
+/** `services.ai.flow.app.args[0]`; a key that is empty or not name-like is quoted: `env."A=B"`. */
+function withPath(p: Located): string {
+  const key = (segment: string) =>
+    /^(?!\.+$)[A-Za-z0-9._-]+$/.test(segment) ? segment : JSON.stringify(segment);
+  const path = p.path
+    .map((segment, i) =>
+      typeof segment === "number" ? `[${segment}]` : `${i > 0 ? "." : ""}${key(String(segment))}`,
+    )
+    .join("");
+  return path === "" ? p.message : `${path}: ${p.message}`;
+}
+
+/** An own property of a plain mapping, else undefined. */
+function field(value: unknown, key: string): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * Service names in file order. JS objects list integer-like keys such as `2`
+ * first, so the order comes from the YAML node; names only reachable through
+ * a `<<` merge follow.
+ */
+function serviceOrder(doc: Document, data: unknown): string[] {
+  const services = field(data, "services");
+  const inData = typeof services === "object" && services !== null ? Object.keys(services) : [];
+  const node = doc.get("services", true);
+  const keys = isMap(node) ? node.items.map((pair) => pair.key) : [];
+  const inFile = keys.flatMap((key) => (isScalar(key) ? [String(key.value)] : []));
+  return [...new Set([...inFile.filter((name) => inData.includes(name)), ...inData])];
+}
+
+/**
+ * Checked on the raw data, leniently, so graph problems are reported along
+ * with schema problems; entries of the wrong type are the schema's to report.
+ */
+function graphProblems(data: unknown, order: readonly string[]): Located[] {
+  const services = field(data, "services");
+  const dependsOn = (name: string): unknown[] => {
+    const list = field(field(services, name), "depends_on");
+    return Array.isArray(list) ? list : [];
+  };
+  const nodes: GraphNode[] = order.map((name) => ({
+    name,
+    dependsOn: dependsOn(name).filter((d): d is string => typeof d === "string"),
+    nowait: field(field(services, name), "nowait") === true,
+    nomonitor: field(field(services, name), "nomonitor") === true,
+  }));
+  return checkGraph(nodes).map((issue) => ({
+    path: ["services", issue.service, "depends_on", dependsOn(issue.service).indexOf(issue.dependency)],
+    at: "value",
+    message: issue.message,
+  }));
+}
+
+/**
+ * zod's records skip a `__proto__` key without a word, which would silently
+ * drop a service or a variable; strict objects report it as unknown already.
+ */
+function protoKeys(data: unknown, order: readonly string[]): Located[] {
+  const records = [["services"], ...order.map((name) => ["services", name, "env"])];
+  return records
+    .filter((path) => Object.hasOwn(Object(path.reduce(field, data)), "__proto__"))
+    .map((path) => ({
+      path: [...path, "__proto__"],
+      at: "key",
+      message: 'expected another name, got "__proto__"',
+    }));
+}
+
+/**
+ * The offset of the node at `path`. A path that stops early (a missing key)
+ * points at the last key found, which is where the missing key belongs.
+ */
+function locate(doc: Document, path: readonly PropertyKey[], at: "key" | "value"): number {
+  let node: unknown = doc.contents;
+  let key: unknown = null;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    const next = child(node, segment);
+    if (next === undefined) return start(key) ?? start(node) ?? 0;
+    [key, node] = next;
+  }
+  // An empty value (`a:` and nothing) has no text of its own: blame its key.
+  const value = start(node);
+  const empty = isNode(node) && node.range?.[0] === node.range?.[1];
+  if (at === "key" || value === undefined || empty) return start(key) ?? value ?? 0;
+  return value;
+}
+
+/** [key node, value node] of one step down; for list items the item is both. */
+function child(node: unknown, segment: PropertyKey): [unknown, unknown] | undefined {
+  if (isSeq(node) && typeof segment === "number") {
+    const item = node.items[segment];
+    return item === undefined ? undefined : [item, item];
+  }
+  if (!isMap(node)) return undefined;
+  // The last of duplicate keys, as toJS keeps the last value.
+  for (let i = node.items.length - 1; i >= 0; i--) {
+    const pair = node.items[i];
+    if (pair !== undefined && isScalar(pair.key) && String(pair.key.value) === String(segment)) {
+      return [pair.key, pair.value];
+    }
+  }
+  return undefined;
+}
+
+const start = (node: unknown): number | undefined => (isNode(node) ? node.range?.[0] : undefined);

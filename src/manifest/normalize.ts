@@ -1,0 +1,97 @@
+/**
+ * Validated raw manifest -> plain, fully defaulted `Manifest`: units
+ * converted, paths made absolute, services in start order. Runs only on input
+ * the schema and the graph check accepted, so it cannot fail on bad input.
+ */
+import path from "node:path";
+import { parseDuration, parseSize } from "./duration.js";
+import { dependencyOrder } from "./graph.js";
+import type { RawManifest, RawService, RawSettings } from "./schema.js";
+import type { Manifest, RestartPolicy, ServiceSpec, Settings } from "./spec.js";
+
+/**
+ * `file` may be relative; relative paths inside are resolved against its
+ * folder. `fileOrder` lists the service names as they appear in the file,
+ * which object key order does not keep for integer-like names such as `2`.
+ */
+export function normalize(raw: RawManifest, file: string, fileOrder: readonly string[]): Manifest {
+  const absolute = path.resolve(file);
+  const dir = path.dirname(absolute);
+  const rank = new Map(fileOrder.map((name, i) => [name, i]));
+  const services = Object.entries(raw.services ?? {})
+    .sort(([a], [b]) => (rank.get(a) ?? rank.size) - (rank.get(b) ?? rank.size))
+    .map(([name, s]) => toSpec(name, s, dir));
+  return {
+    file: absolute,
+    settings: toSettings(raw.settings, dir),
+    services: dependencyOrder(services),
+  };
+}
+
+function toSettings(s: RawSettings, dir: string): Settings {
+  return {
+    control: asList(s.control),
+    status: asList(s.status),
+    logDir: s.log_dir === undefined ? null : path.resolve(dir, s.log_dir),
+    intervalMs: ms(s.interval),
+    allowUids: s.allow_uids ?? null,
+    curve:
+      s.curve === undefined
+        ? null
+        : {
+            secretKeyFile: path.resolve(dir, s.curve.secret_key_file),
+            authorizedKeysFile: path.resolve(dir, s.curve.authorized_keys_file),
+          },
+    insecureTcp: s.insecure_tcp,
+    logMaxSizeBytes: bytes(s.log_max_size),
+    logKeep: s.log_keep,
+  };
+}
+
+function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
+  return {
+    name,
+    command: s.command,
+    args: s.args?.map(String) ?? null,
+    nowait: s.nowait,
+    nomonitor: s.nomonitor,
+    enabled: s.enabled,
+    platforms: s.platforms ?? null,
+    restart: restartPolicy(s.restart),
+    env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
+    cwd: path.resolve(dir, s.cwd ?? "."),
+    dependsOn: [...new Set(s.depends_on ?? [])],
+    stopSignal: toSignal(s.stop_signal),
+    stopTimeoutMs: ms(s.stop_timeout),
+    restartDelayMs: ms(s.restart_delay),
+    restartDelayMaxMs: ms(s.restart_delay_max),
+    maxRestarts: s.max_restarts,
+    stableAfterMs: ms(s.stable_after),
+  };
+}
+
+const asList = (v: string | string[] | undefined): string[] | null =>
+  v === undefined ? null : typeof v === "string" ? [v] : v;
+
+// The original FlowInit only knew `restart: true/false`.
+function restartPolicy(v: RestartPolicy | boolean): RestartPolicy {
+  if (v === true) return "always";
+  if (v === false) return "never";
+  return v;
+}
+
+// The schema accepted only names from os.constants.signals, with or without SIG.
+const toSignal = (name: string): NodeJS.Signals =>
+  (name.startsWith("SIG") ? name : `SIG${name}`) as NodeJS.Signals;
+
+function ms(v: string | number): number {
+  const value = parseDuration(v);
+  if (value === null) throw new Error(`bug: the schema accepted the duration ${String(v)}`);
+  return value;
+}
+
+function bytes(v: string | number): number {
+  const value = parseSize(v);
+  if (value === null) throw new Error(`bug: the schema accepted the size ${String(v)}`);
+  return value;
+}

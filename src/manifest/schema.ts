@@ -1,0 +1,213 @@
+/**
+ * The services.yaml format as zod schemas: the one source for the raw types,
+ * the validation messages, the defaults and (via `z.toJSONSchema(ManifestSchema,
+ * { io: "input" })`) the JSON Schema editors use. Hence only representable
+ * pieces; the two refinements (interval > 0, restart_delay <= restart_delay_max)
+ * are simply absent from the JSON Schema. Units and paths are normalize.ts's.
+ *
+ * Every message is phrased `expected ...`: the loader prefixes the key path
+ * and appends the offending value.
+ */
+import os from "node:os";
+import * as z from "zod";
+import { DURATION_PATTERN, SIZE_PATTERN, parseDuration } from "./duration.js";
+import { PLATFORMS, RESTART_POLICIES } from "./spec.js";
+
+/**
+ * Defaults of the optional keys, written as they would be in YAML so the JSON
+ * Schema shows them. `cwd` is absent: it defaults to the manifest's folder.
+ */
+const DEFAULTS = {
+  service: {
+    nowait: false,
+    nomonitor: false,
+    enabled: true,
+    restart: "on-failure",
+    stop_signal: "SIGTERM",
+    stop_timeout: "5s",
+    restart_delay: "100ms",
+    restart_delay_max: "30s",
+    max_restarts: 5,
+    stable_after: "10s",
+  },
+  settings: {
+    interval: "500ms",
+    insecure_tcp: false,
+    log_max_size: "10MiB",
+    log_keep: 3,
+  },
+} as const;
+
+const expected = (what: string) => ({ error: `expected ${what}` });
+
+/** A mapping that rejects unknown keys, listing the known ones. */
+function mapping<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys" ? `expected one of ${known}` : `expected ${what}`,
+  });
+}
+
+// A schema with refinements takes the message once per check, so that a
+// failing check reads the same as a wrong type.
+const NON_EMPTY = expected("a non-empty string");
+const nonEmptyString = z.string(NON_EMPTY).min(1, NON_EMPTY);
+
+const bool = z.boolean(expected("true or false"));
+
+const COUNT = expected("an integer >= 0");
+const count = z.int(COUNT).min(0, COUNT);
+
+// zod reports a union member's own issue when only that member got past the
+// type check (a string not matching the pattern), so each member carries the
+// whole message too.
+function quantity(pattern: RegExp, what: string) {
+  const e = expected(what);
+  return z.union([z.int(e).min(0, e), z.string(e).regex(pattern, e)], e);
+}
+
+const duration = quantity(
+  DURATION_PATTERN,
+  "a duration such as 500ms, 5s, 1.5s, 2m, 1h or a number of milliseconds",
+);
+
+const size = quantity(SIZE_PATTERN, "a size such as 512KiB, 10MiB, 10MB, 1M or a number of bytes");
+
+// Names become log file names: no slashes or spaces, not `.` or `..`.
+const serviceName = z
+  .string()
+  .regex(
+    /^(?!\.+$)[A-Za-z0-9._-]+$/,
+    expected("a service name of letters, digits, '.', '_' and '-', not only dots"),
+  );
+
+// Both spellings of every signal this platform knows: `SIGTERM` and `TERM`.
+const SIGNAL_NAMES = Object.keys(os.constants.signals);
+const signal = z.enum(
+  [...SIGNAL_NAMES, ...SIGNAL_NAMES.map((name) => name.replace(/^SIG/, ""))],
+  expected("a signal name such as SIGTERM, SIGINT, SIGHUP or TERM"),
+);
+
+const ENDPOINT = expected("an endpoint starting with ipc:// or tcp://");
+const endpoint = z.string(ENDPOINT).regex(/^(ipc|tcp):\/\/./, ENDPOINT);
+
+const ENDPOINTS = expected("an endpoint starting with ipc:// or tcp://, or a non-empty list of them");
+const endpoints = z.union([endpoint, z.array(endpoint, ENDPOINTS).min(1, ENDPOINTS)], ENDPOINTS);
+
+const args = z
+  .array(z.union([z.string(), z.number()], expected("a string or a number")), expected("a list of arguments"))
+  .optional();
+
+const platforms = z
+  .array(z.enum(PLATFORMS, expected("android or desktop")), expected("a list of platforms (android, desktop)"))
+  .optional();
+
+const restart = z.union(
+  [z.enum(RESTART_POLICIES), z.boolean()],
+  expected("always, on-failure, never, true or false"),
+);
+
+const env = z
+  .record(
+    z.string().regex(/^[^=\0]+$/, expected("a variable name without '='")),
+    z.union([z.string(), z.number(), z.boolean()], expected("a string, a number or a boolean")),
+    expected("a mapping of environment variables"),
+  )
+  .optional();
+
+const dependsOn = z
+  .array(z.string(expected("a service name")), expected("a list of service names"))
+  .optional();
+
+const d = DEFAULTS.service;
+const service = mapping(
+  {
+    command: nonEmptyString.describe("Shell command line; with args, the program to run without a shell."),
+    args: args.describe("Arguments; then command runs without a shell."),
+    nowait: bool.default(d.nowait).describe("Start at once, without waiting for the green flag."),
+    nomonitor: bool.default(d.nomonitor).describe("Fire and forget: never restarted, not in status."),
+    enabled: bool.default(d.enabled).describe("false: declared but never started."),
+    platforms: platforms.describe("Only on these platforms; absent: on every platform."),
+    restart: restart.default(d.restart).describe("Restart policy; true = always, false = never."),
+    env: env.describe("Merged over the daemon's environment."),
+    cwd: nonEmptyString.optional().describe("Working directory, relative to the manifest's folder."),
+    depends_on: dependsOn.describe("Services that must be running before this one starts."),
+    stop_signal: signal.default(d.stop_signal).describe("Sent to the process group to stop it."),
+    stop_timeout: duration.default(d.stop_timeout).describe("Then SIGKILL to the process group."),
+    restart_delay: duration.default(d.restart_delay).describe("First delay after a quick crash, doubling."),
+    restart_delay_max: duration.default(d.restart_delay_max).describe("Cap of the doubling delay."),
+    max_restarts: count.default(d.max_restarts).describe("Quick crashes in a row before giving up."),
+    stable_after: duration.default(d.stable_after).describe("Uptime after which the crash streak resets."),
+  },
+  "a mapping with at least a command",
+).superRefine((s, ctx) => {
+  // Also called when a sibling key is bad; a bad duration is reported by its pattern.
+  const delay = parseDuration(s.restart_delay);
+  const max = parseDuration(s.restart_delay_max);
+  if (delay === null || max === null || max >= delay) return;
+  // Blame the key the user wrote: with the default cap, that is restart_delay.
+  if (s.restart_delay_max === d.restart_delay_max) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["restart_delay"],
+      input: s.restart_delay,
+      message: `expected at most restart_delay_max (${s.restart_delay_max})`,
+    });
+  } else {
+    ctx.addIssue({
+      code: "custom",
+      path: ["restart_delay_max"],
+      input: s.restart_delay_max,
+      message: `expected at least restart_delay (${s.restart_delay})`,
+    });
+  }
+});
+
+const curve = mapping(
+  {
+    secret_key_file: nonEmptyString.describe("The daemon's secret key file."),
+    authorized_keys_file: nonEmptyString.describe("Public keys of the clients allowed to connect."),
+  },
+  "a mapping with secret_key_file and authorized_keys_file",
+);
+
+const interval = duration
+  // null: not a duration at all, which the pattern reports.
+  .refine((v) => (parseDuration(v) ?? 1) > 0, expected("a duration greater than 0"));
+
+const sd = DEFAULTS.settings;
+const settings = mapping(
+  {
+    control: endpoints.optional().describe("Control (REP) endpoints."),
+    status: endpoints.optional().describe("Status (PUB) endpoints."),
+    log_dir: nonEmptyString.optional().describe("Log folder, relative to the manifest's folder."),
+    interval: interval.default(sd.interval).describe("Status snapshot interval."),
+    allow_uids: z
+      .array(count, expected("a list of UIDs"))
+      .optional()
+      .describe("UIDs allowed on the control socket besides the daemon's."),
+    curve: curve.optional().describe("CURVE security for tcp:// endpoints."),
+    insecure_tcp: bool.default(sd.insecure_tcp).describe("Allow tcp:// endpoints without CURVE."),
+    log_max_size: size.default(sd.log_max_size).describe("Rotate a service log at this size."),
+    log_keep: count.default(sd.log_keep).describe("Rotated log files kept per service."),
+  },
+  "a mapping of daemon settings",
+);
+
+/** A whole services.yaml file. */
+export const ManifestSchema = mapping(
+  {
+    settings: settings.prefault({}).describe("Daemon-wide settings."),
+    services: z
+      .record(serviceName, service, expected("a mapping of service names to services"))
+      .nullable()
+      .describe("The services, by name; null: none."),
+  },
+  "a mapping with a services key",
+);
+
+/** A manifest as written, validated and with defaults filled in, units not yet converted. */
+export type RawManifest = z.output<typeof ManifestSchema>;
+export type RawService = z.output<typeof service>;
+export type RawSettings = z.output<typeof settings>;

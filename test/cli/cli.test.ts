@@ -1,0 +1,237 @@
+/** The `flowinit` command as users and scripts meet it: a real process, its exit code and its output. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, FIXTURES, ROOT, cli, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+/** The command's own output, free of colour whatever the environment says. */
+const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
+  execa("node", [BIN, ...args], { reject: false, env: { NO_COLOR: "1", ...env }, cwd, timeout: 20_000 });
+const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
+/** Clients give up after 3 s; tests that wait for that get room to spare. */
+const UNREACHABLE_MS = 15_000;
+
+describe("validate", () => {
+  it("reports a good manifest and its service count", async () => {
+    const r = await run(["validate", "-c", "test/fixtures/manifests/flowpilot-original.yaml"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^test\/fixtures\/manifests\/flowpilot-original\.yaml: ok, \d+ services$/);
+    expect(r.stderr).toBe("");
+  });
+
+  it("reads $FLOWINIT_CONFIG without -c", async () => {
+    const r = await run(["validate"], { FLOWINIT_CONFIG: join(FIXTURES, "manifests/full.yaml") });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/full\.yaml: ok, 2 services$/);
+  });
+
+  it("prints every problem as FILE:LINE:COL and exits 2", async () => {
+    const file = join(tempDir(), "bad.yaml");
+    writeFileSync(file, "services:\n  a:\n    command: sleep 1\n    restart: sometimes\n  b:\n    nowait: 3\n");
+    const r = await run(["validate", "-c", file]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line.startsWith(`${file}:`)).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${file}:4:\\d+: services\\.a\\.restart`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${file}:6:\\d+: services\\.b\\.nowait`)));
+    noStack(r.stderr);
+  });
+
+  it("names a missing file in one line and exits 2", async () => {
+    const r = await run(["validate", "-c", "/nonexistent/services.yaml"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^\/nonexistent\/services\.yaml: /);
+  });
+});
+
+describe("a client with no daemon", () => {
+  it(
+    "gives up with exit 3 and one line naming the endpoint, wherever the endpoint came from",
+    async () => {
+      const [flagEp, envEp, manifestEp] = [uniqueEndpoints(), uniqueEndpoints(), uniqueEndpoints()];
+      const dir = tempDir();
+      writeFileSync(join(dir, "services.yaml"), `settings:\n  control: ${manifestEp.control}\nservices: {}\n`);
+      const results = await Promise.all([
+        // The flag beats the environment.
+        run(["status", "--control", flagEp.control], { FLOWINIT_CONTROL: envEp.control }),
+        run(["flag"], { FLOWINIT_CONTROL: envEp.control }),
+        // With neither, ./services.yaml's settings decide.
+        run(["stop", "plannerd"], { FLOWINIT_CONTROL: "" }, dir),
+      ]);
+      expect(results.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual([
+        [3, "", `flowinit: no daemon answers at ${flagEp.control}`],
+        [3, "", `flowinit: no daemon answers at ${envEp.control}`],
+        [3, "", `flowinit: no daemon answers at ${manifestEp.control}`],
+      ]);
+    },
+    UNREACHABLE_MS,
+  );
+});
+
+describe("usage", () => {
+  it.each([
+    [["bogus"], /unknown command 'bogus'/],
+    [["status", "--bogus"], /unknown option '--bogus'/],
+    [["run", "--platform", "ios"], /'ios' is invalid. Allowed choices are android, desktop/],
+    [["run", "--allow-uid", "-1"], /--allow-uid .* '-1' is invalid. expected a non-negative integer/],
+    [["run", "--allow-uid", "1.5"], /'1\.5' is invalid/],
+    [["flag", "purple"], /'purple' is invalid/],
+    [["flag", "--pid", "0"], /expected a positive integer/],
+    [["start"], /missing required argument 'service'/],
+    [["status", "--control", "nowhere"], /control endpoint nowhere is not a ZeroMQ address/],
+  ])("flowinit %j exits 2 with one line", async (args, message) => {
+    const r = await run(args);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.split("\n")[0]).toMatch(/^flowinit: /);
+    expect(r.stderr).toMatch(message);
+    noStack(r.stderr);
+  });
+
+  it("shows help without a command, as a usage error", async () => {
+    const r = await run([]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: flowinit/);
+  });
+
+  it("--help and --version exit 0", async () => {
+    const [help, subHelp, version] = await Promise.all([run(["--help"]), run(["run", "--help"]), run(["--version"])]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: flowinit/);
+    for (const cmd of ["run", "flag", "status", "start", "stop", "restart", "shutdown", "watch", "validate"]) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${cmd} `, "m"));
+    }
+    expect(subHelp.exitCode).toBe(0);
+    expect(subHelp.stdout).toContain("--no-wait");
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout).toBe(VERSION);
+  });
+});
+
+// Commands against a live `flowinit run`; lead: add cases here as the daemon grows (reload, logs, keys).
+describe("against a live daemon", () => {
+  let d: RunningDaemon;
+  beforeAll(async () => {
+    d = await startDaemon(`
+services:
+  early: { command: exec sleep 1000, nowait: true }
+  gated: { command: exec sleep 1000 }
+`);
+    await d.rec.snapshot((s) => state(s, "early")?.state === "running", "early running");
+  });
+  afterAll(() => d.stop());
+
+  const client = (...args: string[]) => run([...args, "--control", d.control, "--status", d.status]);
+
+  it("status prints the header and a table; --json the snapshot", async () => {
+    const [table, json] = await Promise.all([client("status"), client("status", "--json")]);
+    expect(table.exitCode).toBe(0);
+    const lines = table.stdout.split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^flowinit ${VERSION}  pid ${d.proc.pid}  phase waiting  flag off  ${d.control}  \\d\\d:\\d\\d:\\d\\d$`));
+    expect(lines[1]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +EXIT$/);
+    expect(lines[2]).toMatch(/^early +running +\d+ +\d+s +0 +-$/);
+    expect(lines[3]).toMatch(/^gated +waiting +- +- +0 +-$/);
+
+    expect(json.exitCode).toBe(0);
+    const snapshot = JSON.parse(json.stdout);
+    expect(snapshot.daemon).toMatchObject({ pid: d.proc.pid, phase: "waiting", flag: false });
+    expect(snapshot.services.map((s: { name: string }) => s.name)).toEqual(["early", "gated"]);
+  });
+
+  it("flag raises the green flag silently, flag stop lowers it", async () => {
+    let mark = d.rec.mark;
+    const green = await client("flag");
+    expect([green.exitCode, green.stdout, green.stderr]).toEqual([0, "", ""]);
+    await d.rec.event("gated", "running", mark);
+
+    mark = d.rec.mark;
+    const stop = await client("flag", "stop");
+    expect([stop.exitCode, stop.stdout, stop.stderr]).toEqual([0, "", ""]);
+    await d.rec.event("gated", "waiting", mark);
+  });
+
+  it("stop, start and restart print the service's new state in one line", async () => {
+    const stop = await client("stop", "early");
+    expect([stop.exitCode, stop.stdout]).toEqual([0, "early: stopped"]);
+    const start = await client("start", "early");
+    expect(start.exitCode).toBe(0);
+    const pid = Number(/^early: running \(pid (\d+)\)$/.exec(start.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    const restart = await client("restart", "early");
+    expect(restart.exitCode).toBe(0);
+    expect(restart.stdout).toMatch(/^early: running \(pid \d+\)$/);
+    expect(restart.stdout).not.toContain(`(pid ${pid})`);
+  });
+
+  it("an unknown service is a runtime failure: one line, exit 1", async () => {
+    const r = await client("restart", "nope");
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([1, "", "flowinit: no service named nope"]);
+  });
+
+  /** Runs `flowinit watch ARGS` until its output matches, then interrupts it like Ctrl-C. */
+  async function watchUntil(args: string[], done: RegExp) {
+    const proc = execa("node", [BIN, "watch", ...args, "--status", d.status], { reject: false, env: { NO_COLOR: "1" }, timeout: 20_000 });
+    let out = "";
+    await new Promise<void>((resolve) =>
+      proc.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (done.test(out)) resolve();
+      }),
+    );
+    proc.kill("SIGINT");
+    const r = await proc;
+    return { exitCode: r.exitCode, out, stderr: r.stderr };
+  }
+
+  it("watch --json prints one JSON line a message, its topic first, and exits 0 on SIGINT", async () => {
+    const r = await watchUntil(["--json"], /"topic":"status".*\n/);
+    expect([r.exitCode, r.stderr]).toEqual([0, ""]);
+    for (const line of r.out.trimEnd().split("\n")) {
+      const message = JSON.parse(line);
+      expect(Object.keys(message)[0]).toBe("topic");
+      expect(message.seq).toBeGreaterThan(0);
+    }
+  });
+
+  it("watch waits for the daemon, then shows the table, and exits 0 on SIGINT", async () => {
+    const r = await watchUntil([], /^early +running/m);
+    expect([r.exitCode, r.stderr]).toEqual([0, ""]);
+    expect(r.out).toMatch(new RegExp(`^waiting for the daemon at ${d.status} \\.\\.\\.\n`));
+    expect(r.out).toMatch(/^NAME +STATE/m);
+    // Not a terminal: frames follow each other, without cursor movement or colour.
+    expect(r.out).not.toContain("\x1b[");
+  });
+});
+
+describe("run and shutdown", () => {
+  it("run --no-wait starts gated services without a flag; shutdown ends the daemon with 0", async () => {
+    const d = await startDaemon("services:\n  gated: { command: exec sleep 1000 }\n", ["--no-wait"]);
+    try {
+      const s = await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
+      expect(s.daemon.flag).toBe(true);
+      const r = await cli(["shutdown", "--control", d.control]);
+      expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, "", ""]);
+      expect((await d.proc).exitCode).toBe(0);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it("a second daemon on the same control endpoint exits 1 naming it", async () => {
+    const d = await startDaemon("services: {}\n");
+    try {
+      const file = join(tempDir(), "services.yaml");
+      writeFileSync(file, "services: {}\n");
+      const r = await run(["run", "-c", file, "--control", d.control, "--status", uniqueEndpoints().status]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(d.control);
+      noStack(r.stderr);
+    } finally {
+      await d.stop();
+    }
+  });
+});

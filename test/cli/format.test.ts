@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import type { EventMessage, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
+import {
+  formatClock,
+  formatDuration,
+  formatEvent,
+  formatExit,
+  formatHeader,
+  formatServiceLine,
+  formatStatus,
+  formatTable,
+  formatWatchFrame,
+} from "../../src/cli/format.js";
+
+/** A local time, so clock output does not depend on the machine's time zone. */
+const T = new Date(2025, 0, 2, 12, 0, 1).getTime();
+
+const entry = (over: Partial<ServiceEntry>): ServiceEntry => ({
+  name: "plannerd",
+  state: "running",
+  pid: 1234,
+  restarts: 0,
+  exit_code: null,
+  signal: null,
+  since: T,
+  nowait: false,
+  cpu_percent: null,
+  rss_bytes: null,
+  ...over,
+});
+
+const snapshot = (services: ServiceEntry[]): Snapshot => ({
+  seq: 7,
+  time: T,
+  daemon: { pid: 42, version: "0.1.0", phase: "running", flag: true, started_at: T - 60_000 },
+  services,
+});
+
+const event: EventMessage = {
+  seq: 8,
+  time: T,
+  service: "plannerd",
+  from: "running",
+  to: "backoff",
+  pid: null,
+  exit_code: 1,
+  signal: null,
+  reason: "exited with code 1; restarting in 200ms",
+};
+
+describe("formatDuration", () => {
+  it.each([
+    [0, "0s"],
+    [999, "0s"],
+    [45_000, "45s"],
+    [60_000, "1m00s"],
+    [185_000, "3m05s"],
+    [3_720_000, "1h02m"],
+    [(2 * 24 + 4) * 3_600_000 + 59_000, "2d04h"],
+    [-5_000, "0s"],
+  ])("%i ms reads %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe("formatClock", () => {
+  it("shows local HH:MM:SS", () => {
+    expect(formatClock(T)).toBe("12:00:01");
+    expect(formatClock(new Date(2025, 0, 2, 3, 4, 5).getTime())).toBe("03:04:05");
+  });
+});
+
+describe("formatExit", () => {
+  it("prefers the exit code, then the signal, else a dash", () => {
+    expect(formatExit({ exit_code: 1, signal: null })).toBe("1");
+    expect(formatExit({ exit_code: 0, signal: null })).toBe("0");
+    expect(formatExit({ exit_code: null, signal: "SIGKILL" })).toBe("SIGKILL");
+    expect(formatExit({ exit_code: null, signal: null })).toBe("-");
+  });
+});
+
+describe("formatTable", () => {
+  const services = [
+    entry({ since: T - 3_720_000, restarts: 2, exit_code: 1 }),
+    entry({ name: "calibrationd", state: "backoff", pid: null, restarts: 3, signal: "SIGSEGV", since: T - 1000 }),
+    entry({ name: "logger", state: "waiting", pid: null }),
+  ];
+
+  it("lines up the columns without borders or trailing spaces", () => {
+    expect(formatTable(services, T, false)).toBe(
+      [
+        "NAME          STATE    PID   UPTIME  RESTARTS  EXIT",
+        "plannerd      running  1234  1h02m   2         1",
+        "calibrationd  backoff  -     -       3         SIGSEGV",
+        "logger        waiting  -     -       0         -",
+      ].join("\n"),
+    );
+  });
+
+  it("paints running services green and the rest red only when asked", () => {
+    const lines = formatTable(services, T, true).split("\n");
+    expect(lines[0]).not.toContain("\x1b[");
+    expect(lines[1]).toContain("\x1b[32mplannerd\x1b[39m");
+    expect(lines[2]).toContain("\x1b[31mcalibrationd\x1b[39m");
+    expect(lines[3]).toContain("\x1b[31mwaiting\x1b[39m");
+    expect(formatTable(services, T, false)).not.toContain("\x1b[");
+  });
+});
+
+describe("formatHeader", () => {
+  it("names the daemon, its phase and flag, the endpoint and the snapshot's time", () => {
+    expect(formatHeader(snapshot([]), "ipc://@flowinit/control", false)).toBe(
+      "flowinit 0.1.0  pid 42  phase running  flag green  ipc://@flowinit/control  12:00:01",
+    );
+    const waiting = { ...snapshot([]), daemon: { ...snapshot([]).daemon, phase: "waiting" as const, flag: false } };
+    expect(formatHeader(waiting, "ep", false)).toContain("phase waiting  flag off");
+  });
+});
+
+describe("formatStatus", () => {
+  it("puts the header over the table", () => {
+    const text = formatStatus(snapshot([entry({})]), "ep", false).split("\n");
+    expect(text[0]).toMatch(/^flowinit 0\.1\.0 /);
+    expect(text[1]).toMatch(/^NAME +STATE/);
+    expect(text[2]).toMatch(/^plannerd +running +1234 +0s/);
+  });
+
+  it("says so when the daemon supervises nothing", () => {
+    expect(formatStatus(snapshot([]), "ep", false).split("\n")[1]).toBe("no services");
+  });
+});
+
+describe("formatEvent", () => {
+  it("reads time, service, from -> to: reason", () => {
+    expect(formatEvent(event, false)).toBe("12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms");
+  });
+
+  it("leaves out an empty reason", () => {
+    expect(formatEvent({ ...event, reason: "" }, false)).toBe("12:00:01 plannerd running -> backoff");
+  });
+});
+
+describe("formatServiceLine", () => {
+  it.each([
+    [entry({}), "plannerd: running (pid 1234)"],
+    [entry({ state: "stopped", pid: null, signal: "SIGTERM" }), "plannerd: stopped"],
+    [entry({ state: "exited", pid: null, exit_code: 1 }), "plannerd: exited (code 1)"],
+    [entry({ state: "fatal", pid: null, signal: "SIGKILL" }), "plannerd: fatal (SIGKILL)"],
+    [entry({ state: "waiting", pid: null }), "plannerd: waiting"],
+  ])("%#: %s", (e, text) => {
+    expect(formatServiceLine(e)).toBe(text);
+  });
+});
+
+describe("formatWatchFrame", () => {
+  const view = { endpoint: "ipc://@flowinit/status", snapshot: null, events: [], silentFor: null };
+
+  it("says it is waiting until the first snapshot", () => {
+    expect(formatWatchFrame(view, false)).toBe("waiting for the daemon at ipc://@flowinit/status ...");
+  });
+
+  it("shows the status, then recent events under a blank line", () => {
+    const lines = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), events: [event] }, false).split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toContain("ipc://@flowinit/status");
+    expect(lines[3]).toBe("");
+    expect(lines[4]).toBe(formatEvent(event, false));
+  });
+
+  it("says how long the daemon has been silent", () => {
+    const frame = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), silentFor: 5_400 }, false);
+    expect(frame.split("\n").at(-1)).toBe("no status from the daemon for 5s");
+  });
+});

@@ -1,0 +1,234 @@
+/** Supervision end to end: a real daemon, real children, real sockets. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { sendRaw } from "../../src/client/client.js";
+import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+
+let d: RunningDaemon | undefined;
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+const pidsIn = (file: string) => readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
+const waitForFile = async (d: RunningDaemon, file: string) => {
+  // The pid file is written right after spawn; its service's running event comes first.
+  for (let i = 0; i < 200; i++) {
+    try {
+      const pids = pidsIn(file);
+      if (pids.length > 0 && pids.every((p) => p > 0)) return pids;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no pid file ${file}`);
+};
+
+describe("green flag gating", () => {
+  it("starts nowait services at once and gated ones on the flag; stop_flag puts them back to waiting", async () => {
+    d = await startDaemon(`
+services:
+  early: { command: exec sleep 1000, nowait: true }
+  gated: { command: exec sleep 1000 }
+`);
+    const first = await d.rec.snapshot((s) => state(s, "early")?.state === "running", "early running");
+    expect(state(first, "gated")?.state).toBe("waiting");
+    expect(first.daemon).toMatchObject({ phase: "waiting", flag: false });
+
+    const mark = d.rec.mark;
+    expect(await sendRaw(d.control, "green_flag")).toBe("ACK");
+    const started = await d.rec.event("gated", "running", mark);
+    expect(started.data.pid).toBeGreaterThan(0);
+    const snap = await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running", mark);
+    expect(snap.daemon).toMatchObject({ phase: "running", flag: true });
+    // Idempotent: a second flag changes nothing.
+    expect(await sendRaw(d.control, "  start_flag\n")).toBe("ACK");
+
+    const mark2 = d.rec.mark;
+    expect(await sendRaw(d.control, "stop_flag")).toBe("ACK");
+    await d.rec.event("gated", "waiting", mark2);
+    const after = await d.rec.snapshot((s) => state(s, "gated")?.state === "waiting", "gated waiting", mark2);
+    expect(state(after, "early")?.state).toBe("running");
+    expect(after.daemon.flag).toBe(false);
+    expect(isAlive(started.data.pid!)).toBe(false);
+  });
+
+  it("--no-wait counts as a flag at start", async () => {
+    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`, ["--no-wait"]);
+    await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
+  });
+});
+
+describe("restarts", () => {
+  it("restarts a service killed with SIGKILL; the next snapshot has the new pid", async () => {
+    d = await startDaemon(`
+services:
+  svc: { command: exec sleep 1000, restart: always, stable_after: 0 }
+`);
+    await d.flag();
+    const first = await d.rec.event("svc", "running");
+    const oldPid = first.data.pid!;
+    const mark = d.rec.mark;
+    process.kill(oldPid, "SIGKILL");
+    const crash = await d.rec.event("svc", "starting", mark);
+    expect(crash.data).toMatchObject({ from: "running", pid: oldPid, signal: "SIGKILL", exit_code: null });
+    expect(crash.data.reason).toMatch(/killed by SIGKILL; restarting/);
+    const again = await d.rec.event("svc", "running", mark);
+    expect(again.data.pid).not.toBe(oldPid);
+    const snap = await d.rec.snapshot((s) => state(s, "svc")?.state === "running", "svc running", d.rec.messages.indexOf(again));
+    expect(state(snap, "svc")).toMatchObject({ pid: again.data.pid, restarts: 1, signal: "SIGKILL" });
+  });
+
+  it("backs off a crash loop into fatal, and a start request revives it", async () => {
+    d = await startDaemon(`
+services:
+  crasher:
+    command: $SERVICES/crashes.sh
+    restart_delay: 20ms
+    max_restarts: 2
+`);
+    await d.flag();
+    const fatal = await d.rec.event("crasher", "fatal");
+    expect(fatal.data).toMatchObject({ exit_code: 3 });
+    expect(fatal.data.reason).toMatch(/gave up after 2 restarts/);
+    const states = d.rec.messages
+      .filter((m) => m.topic === "event")
+      .map((m) => (m.data as { to: string }).to);
+    expect(states.filter((s) => s === "backoff")).toHaveLength(2);
+    const delays = d.rec.messages
+      .filter((m) => m.topic === "event" && (m.data as { to: string }).to === "backoff")
+      .map((m) => (m.data as { reason: string }).reason.match(/in (\d+)ms/)?.[1]);
+    expect(delays).toEqual(["20", "40"]);
+
+    const mark = d.rec.mark;
+    const reply = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "start", service: "crasher" })));
+    expect(reply.ok).toBe(true);
+    await d.rec.event("crasher", "starting", mark);
+  });
+
+  it("a service that cannot be spawned goes fatal with the reason, and the others run on", async () => {
+    d = await startDaemon(`
+services:
+  missing: { command: /nonexistent/program, args: [] }
+  badcwd: { command: exec sleep 1000, cwd: /nonexistent-dir }
+  fine: { command: exec sleep 1000 }
+`);
+    await d.flag();
+    const a = await d.rec.event("missing", "fatal");
+    expect(a.data.reason).toMatch(/cannot spawn: \/nonexistent\/program: no such file/);
+    const b = await d.rec.event("badcwd", "fatal");
+    expect(b.data.reason).toMatch(/cwd \/nonexistent-dir does not exist/);
+    await d.rec.event("fine", "running");
+  });
+});
+
+describe("stopping process trees", () => {
+  it("escalates to SIGKILL of the whole group after stop_timeout", async () => {
+    d = await startDaemon(`
+services:
+  stubborn:
+    command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh
+    stop_timeout: 300ms
+`);
+    await d.flag();
+    await d.rec.event("stubborn", "running");
+    const pids = await waitForFile(d, join(d.dir, "stubborn.pid"));
+    const mark = d.rec.mark;
+    const t0 = Date.now();
+    const reply = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "stop", service: "stubborn" }), null));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(reply.service.state).toBe("stopped");
+    const stopped = await d.rec.event("stubborn", "stopped", mark);
+    expect(stopped.data.reason).toMatch(/killed after stop_timeout/);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it("stops a tree that honours SIGTERM without waiting for the timeout", async () => {
+    d = await startDaemon(`
+services:
+  tree:
+    command: PIDFILE=$DIR/tree.pid $SERVICES/forks-grandchild.sh
+    stop_timeout: 20s
+`);
+    await d.flag();
+    await d.rec.event("tree", "running");
+    const pids = await waitForFile(d, join(d.dir, "tree.pid"));
+    const r = await d.cli("stop", "tree");
+    expect(r.exitCode).toBe(0);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it("answers ping while another client's stop waits out a 5 s stop_timeout", async () => {
+    d = await startDaemon(`
+services:
+  stubborn: { command: $SERVICES/ignores-term.sh, stop_timeout: 5s }
+`);
+    await d.flag();
+    await d.rec.event("stubborn", "running");
+    const mark = d.rec.mark;
+    const stopping = sendRaw(d.control, JSON.stringify({ cmd: "stop", service: "stubborn" }), null);
+    await d.rec.event("stubborn", "stopping", mark);
+    const t0 = Date.now();
+    expect(await sendRaw(d.control, "ping")).toBe("PONG");
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const snap = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
+    expect(state(snap.status, "stubborn")?.state).toBe("stopping");
+    await d.cli("shutdown");
+    await stopping.catch(() => undefined);
+  }, 15_000);
+
+  it("stops everything on SIGTERM, dependents first, and exits 0", async () => {
+    d = await startDaemon(`
+services:
+  base: { command: PIDFILE=$DIR/base.pid $SERVICES/forks-grandchild.sh }
+  app: { command: exec sleep 1000, depends_on: [base] }
+`);
+    await d.flag();
+    await d.rec.event("app", "running");
+    const pids = await waitForFile(d, join(d.dir, "base.pid"));
+    const mark = d.rec.mark;
+    d.proc.kill("SIGTERM");
+    const result = await d.proc;
+    expect(result.exitCode).toBe(0);
+    const order = d.rec.messages
+      .slice(mark)
+      .filter((m) => m.topic === "event" && (m.data as { to: string }).to === "stopped")
+      .map((m) => (m.data as { service: string }).service);
+    expect(order).toEqual(["app", "base"]);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+});
+
+describe("depends_on", () => {
+  it("starts a service only once its dependencies are running", async () => {
+    d = await startDaemon(`
+services:
+  c: { command: exec sleep 1000, depends_on: [b] }
+  b: { command: exec sleep 1000, depends_on: [a] }
+  a: { command: sleep 0.2; exec sleep 1000 }
+`);
+    await d.flag();
+    await d.rec.event("c", "running");
+    const seen = d.rec.messages
+      .filter((m) => m.topic === "event")
+      .map((m) => `${(m.data as { service: string }).service}:${(m.data as { to: string }).to}`);
+    expect(seen.indexOf("a:running")).toBeLessThan(seen.indexOf("b:starting"));
+    expect(seen.indexOf("b:running")).toBeLessThan(seen.indexOf("c:starting"));
+  });
+});
+
+describe("status topic", () => {
+  it("numbers every message with one gapless seq, each event before the snapshot that includes it", async () => {
+    d = await startDaemon(`services:\n  a: { command: exec sleep 1000 }\n`);
+    await d.flag();
+    const ev = await d.rec.event("a", "running");
+    const i = d.rec.messages.indexOf(ev);
+    const snap = await d.rec.snapshot((s) => state(s, "a")?.state === "running", "snapshot with a running", i);
+    expect(snap.seq).toBeGreaterThan(ev.data.seq);
+    // The first messages may go out before the subscriber connects; from then on, no gap.
+    const seqs = d.rec.messages.map((m) => m.data.seq);
+    seqs.forEach((s, k) => expect(s).toBe(seqs[0]! + k));
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Test harness: a real `flowinit run` on unique abstract endpoints, a real
+ * subscriber recording the status topic, and waits on what it publishes.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import * as zmq from "zeromq";
+import type { EventMessage, Snapshot } from "../../src/bus/protocol.js";
+import { sendRaw } from "../../src/client/client.js";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const BIN = join(ROOT, "bin/flowinit.js");
+export const FIXTURES = join(ROOT, "test/fixtures");
+export const SERVICES = join(FIXTURES, "services");
+
+export function uniqueEndpoints(): { control: string; status: string } {
+  const id = randomBytes(6).toString("hex");
+  return { control: `ipc://@flowinit-test-${id}/control`, status: `ipc://@flowinit-test-${id}/status` };
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "flowinit-test-"));
+}
+
+type Message = { topic: "status"; data: Snapshot } | { topic: "event"; data: EventMessage } | { topic: string; data: { seq: number } };
+
+/** Records every status-topic message and lets tests wait for one that matches. */
+export class Recorder {
+  readonly messages: Message[] = [];
+  // A short reconnect interval: the daemon binds only after node has started.
+  private readonly sock = new zmq.Subscriber({ linger: 0, reconnectInterval: 10 });
+  private wake: (() => void) | null = null;
+
+  constructor(endpoint: string) {
+    this.sock.connect(endpoint);
+    this.sock.subscribe();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.sock.receive();
+      } catch {
+        return;
+      }
+      this.messages.push({ topic: frames[0]!.toString(), data: JSON.parse(frames[1]!.toString()) });
+      this.wake?.();
+    }
+  }
+
+  /** Resolves with the first message from index `from` on that matches; fails after `timeoutMs`. */
+  async waitFor<T extends Message>(test: (m: Message) => m is T, what: string, from = 0, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = from; ; ) {
+      for (; i < this.messages.length; i++) if (test(this.messages[i]!)) return this.messages[i] as T;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(this.messages.slice(-3))}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+  }
+
+  /** The next event of `service` reaching state `to`, after message index `from`. */
+  event(service: string, to: string, from = 0, timeoutMs?: number): Promise<{ topic: "event"; data: EventMessage }> {
+    return this.waitFor(
+      (m): m is { topic: "event"; data: EventMessage } =>
+        m.topic === "event" && (m.data as EventMessage).service === service && (m.data as EventMessage).to === to,
+      `${service} -> ${to}`,
+      from,
+      timeoutMs,
+    );
+  }
+
+  /** The first snapshot (after index `from`) that satisfies `test`. */
+  snapshot(test: (s: Snapshot) => boolean, what: string, from = 0, timeoutMs?: number): Promise<Snapshot> {
+    return this.waitFor(
+      (m): m is { topic: "status"; data: Snapshot } => m.topic === "status" && test(m.data as Snapshot),
+      what,
+      from,
+      timeoutMs,
+    ).then((m) => m.data);
+  }
+
+  get mark(): number {
+    return this.messages.length;
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+export interface RunningDaemon {
+  proc: ResultPromise<{ reject: false; all: true }>;
+  dir: string;
+  manifest: string;
+  control: string;
+  status: string;
+  rec: Recorder;
+  /**
+   * Sends the green flag. Services started before the recorder connected
+   * may have had events it never saw, so tests that check every event gate
+   * their services on the flag and raise it here.
+   */
+  flag(): Promise<string>;
+  /** Runs the CLI against this daemon's endpoints. */
+  cli(...args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+export const state = (s: Snapshot, name: string) => s.services.find((x) => x.name === name);
+
+export function cli(args: string[], env: Record<string, string> = {}) {
+  return execa("node", [BIN, ...args], { reject: false, env, timeout: 20_000 });
+}
+
+/** Starts `flowinit run` on a manifest text written to a fresh folder; resolves after its first snapshot. */
+export async function startDaemon(yaml: string, args: string[] = []): Promise<RunningDaemon> {
+  const dir = tempDir();
+  const manifest = join(dir, "services.yaml");
+  writeFileSync(manifest, yaml);
+  const { control, status } = uniqueEndpoints();
+  const rec = new Recorder(status);
+  const proc = execa("node", [BIN, "run", "-c", manifest, "--control", control, "--status", status, ...args], {
+    reject: false,
+    all: true,
+    env: { SERVICES, DIR: dir },
+  });
+  const exited = proc.then((r) => {
+    throw new Error(`daemon exited ${r.exitCode}: ${r.all}`);
+  });
+  exited.catch(() => undefined);
+  await Promise.race([rec.snapshot(() => true, "first snapshot"), exited]);
+  return {
+    proc,
+    dir,
+    manifest,
+    control,
+    status,
+    rec,
+    flag: () => sendRaw(control, "green_flag"),
+    cli: (...a: string[]) => cli([...a, "--control", control, "--status", status]).then((r) => ({ exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) })),
+    async stop() {
+      rec.close();
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await proc;
+      }
+    },
+  };
+}
+
+/** Alive and not a zombie (this machine's pid 1 may never reap orphans). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}

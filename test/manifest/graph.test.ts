@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { type GraphNode, checkGraph, dependencyOrder } from "../../src/manifest/graph.js";
+
+const node = (name: string, dependsOn: string[] = [], flags: Partial<GraphNode> = {}): GraphNode => ({
+  name,
+  dependsOn,
+  nowait: false,
+  nomonitor: false,
+  ...flags,
+});
+
+const names = (nodes: readonly GraphNode[]) => dependencyOrder(nodes).map((n) => n.name);
+
+describe("dependencyOrder", () => {
+  it("keeps file order without dependencies", () => {
+    expect(names([node("c"), node("a"), node("b")])).toEqual(["c", "a", "b"]);
+  });
+
+  it("moves a service after its dependencies, the rest staying in file order", () => {
+    expect(names([node("c", ["b"]), node("a"), node("b")])).toEqual(["a", "b", "c"]);
+  });
+
+  it("places each service as early as its dependencies allow", () => {
+    const nodes = [node("ui", ["modeld", "camerad"]), node("camerad"), node("logger"), node("modeld", ["camerad"])];
+    expect(names(nodes)).toEqual(["camerad", "logger", "modeld", "ui"]);
+  });
+
+  it("handles chains declared backwards", () => {
+    expect(names([node("a", ["b"]), node("b", ["c"]), node("c")])).toEqual(["c", "b", "a"]);
+  });
+
+  it("is total even with cycles, unknown and self dependencies", () => {
+    const order = names([node("x", ["missing"]), node("a", ["b"]), node("b", ["a"]), node("s", ["s"])]);
+    expect([...order].sort()).toEqual(["a", "b", "s", "x"]);
+  });
+});
+
+describe("checkGraph", () => {
+  it("accepts a valid graph", () => {
+    expect(checkGraph([node("a"), node("b", ["a"]), node("n", [], { nowait: true }), node("m", ["n"], { nowait: true })])).toEqual(
+      [],
+    );
+  });
+
+  it("reports unknown targets with the known names", () => {
+    expect(checkGraph([node("a", ["nope"]), node("b")])).toEqual([
+      { service: "a", dependency: "nope", message: 'unknown service "nope", expected one of b' },
+    ]);
+  });
+
+  it("reports a self dependency once, not as a cycle too", () => {
+    expect(checkGraph([node("a", ["a", "a"])])).toEqual([
+      { service: "a", dependency: "a", message: 'a service cannot depend on itself, got "a"' },
+    ]);
+  });
+
+  it("reports a cycle once, at the entry leaving its first service", () => {
+    expect(checkGraph([node("x"), node("a", ["x", "b"]), node("b", ["c"]), node("c", ["a"])])).toEqual([
+      { service: "a", dependency: "b", message: "dependency cycle a -> b -> c -> a" },
+    ]);
+  });
+
+  it("reports a two-service cycle as a -> b -> a", () => {
+    expect(checkGraph([node("a", ["b"]), node("b", ["a"])]).map((i) => i.message)).toEqual([
+      "dependency cycle a -> b -> a",
+    ]);
+  });
+
+  it("reports a dependency on a nomonitor service", () => {
+    const issues = checkGraph([node("app", [], { nomonitor: true }), node("a", ["app"])]);
+    expect(issues).toEqual([
+      { service: "a", dependency: "app", message: '"app" is nomonitor: it has no running state to wait for' },
+    ]);
+  });
+
+  it("reports a nowait service depending on a flag-gated one", () => {
+    const issues = checkGraph([node("gated"), node("early", ["gated"], { nowait: true })]);
+    expect(issues.map((i) => [i.service, i.dependency])).toEqual([["early", "gated"]]);
+    expect(issues[0]?.message).toContain("waits for the green flag");
+  });
+
+  it("lets a flag-gated service depend on a nowait one", () => {
+    expect(checkGraph([node("early", [], { nowait: true }), node("gated", ["early"])])).toEqual([]);
+  });
+});
