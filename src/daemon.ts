@@ -6,10 +6,10 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
-import { EXIT, InvalidManifest, UserError } from "./errors.js";
+import { err, EXIT, formatDiagnostic, InvalidManifest, ok, UserError, type Diagnostic, type Result } from "./errors.js";
 import { createLogger } from "./log.js";
-import { loadManifest } from "./manifest/index.js";
-import type { Manifest, Platform, ServiceSpec } from "./manifest/spec.js";
+import { diffServices, loadManifest, type ManifestDiff } from "./manifest/index.js";
+import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
 import { ControlServer } from "./bus/control.js";
 import { StatusPublisher } from "./bus/status.js";
 import { errorReply, okReply, plainReply, type Phase, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
@@ -61,22 +61,20 @@ export class Daemon {
   readonly supervisor: Supervisor;
   private readonly status: StatusPublisher;
   private readonly control: ControlServer;
-  private readonly gated: string[];
-  private readonly unmonitored: ServiceSpec[];
+  private gated: string[] = [];
+  private unmonitored: ServiceSpec[] = [];
+  /** The reload under way; reloads run one after another. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    readonly manifest: Manifest,
+    public manifest: Manifest,
     readonly endpoints: { control: string[]; status: string[] },
     private readonly platform: Platform,
     private readonly host: Host,
     private readonly logDir: string,
     private readonly log: Logger,
   ) {
-    const here = manifest.services.filter((s) => s.platforms === null || s.platforms.includes(platform));
-    this.unmonitored = here.filter((s) => s.nomonitor);
-    const monitored = here.filter((s) => !s.nomonitor);
-    this.gated = monitored.filter((s) => !s.nowait).map((s) => s.name);
-    this.supervisor = new Supervisor(monitored, { shell: shellFor(host), output: (s) => this.openLog(s), log });
+    this.supervisor = new Supervisor(this.adopt(manifest), { shell: shellFor(host), output: (s) => this.openLog(s), log });
     this.status = new StatusPublisher(() => this.snapshotBody(), log);
     this.control = new ControlServer((req, style) => this.handle(req, style), log);
   }
@@ -135,15 +133,11 @@ export class Daemon {
     }
     this.supervisor.on("change", (n) => this.onChange(n));
     void this.control.serve();
-    this.tick = setInterval(() => this.status.publish("status", this.snapshotBody()), this.manifest.settings.intervalMs);
+    this.startTick();
 
-    for (const svc of this.supervisor.services.values()) {
-      if (!svc.spec.enabled) this.supervisor.dispatch(svc, { type: "stop", reason: "disabled", then: "stopped" });
-    }
-    const enabled = (names: Iterable<string>) => [...names].filter((n) => this.supervisor.get(n)!.spec.enabled);
     this.spawnUnmonitored(true);
     this.supervisor.want(
-      enabled([...this.supervisor.services.values()].filter((s) => s.spec.nowait).map((s) => s.spec.name)),
+      [...this.supervisor.services.values()].filter((s) => this.due(s.spec)).map((s) => s.spec.name),
       "nowait",
     );
     if (noWait) this.greenFlag("--no-wait");
@@ -152,7 +146,74 @@ export class Daemon {
     const shutdown = (signal: string) => void this.shutdown(signal);
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
-    process.on("SIGHUP", () => log.warn("SIGHUP: reload is not implemented yet; nothing changed"));
+    process.on("SIGHUP", () => void this.reload());
+  }
+
+  /** Takes the manifest's services for this platform; returns those to supervise. */
+  private adopt(manifest: Manifest): ServiceSpec[] {
+    const here = manifest.services.filter((s) => s.platforms === null || s.platforms.includes(this.platform));
+    this.manifest = manifest;
+    this.unmonitored = here.filter((s) => s.nomonitor);
+    const monitored = here.filter((s) => !s.nomonitor);
+    this.gated = monitored.filter((s) => !s.nowait).map((s) => s.name);
+    return monitored;
+  }
+
+  /** Whether a service should be up now: nowait, or gated and the flag is up. */
+  private due(spec: ServiceSpec): boolean {
+    return spec.enabled && (spec.nowait || this.flag);
+  }
+
+  /**
+   * Loads the manifest again and applies the difference: removed services
+   * stop, changed ones restart with their new spec, added ones start when
+   * due, unchanged ones and their processes are left alone. An invalid
+   * manifest changes nothing.
+   */
+  reload(): Promise<Result<ManifestDiff, Diagnostic[]>> {
+    const next = this.reloading.then(() => this.applyReload());
+    this.reloading = next;
+    return next;
+  }
+
+  private async applyReload(): Promise<Result<ManifestDiff, Diagnostic[]>> {
+    const loaded = await loadManifest(this.manifest.file);
+    if (!loaded.ok) {
+      this.log.error(`reload refused: ${loaded.error.map(formatDiagnostic).join("; ")}`);
+      return loaded;
+    }
+    if (this.phase === "stopping") return err([{ file: this.manifest.file, line: 0, col: 0, message: "the daemon is shutting down" }]);
+    const before = [...this.supervisor.services.values()].map((s) => s.spec);
+    const oldSettings = this.manifest.settings;
+    const specs = this.adopt(loaded.value);
+    const diff = diffServices(before, specs);
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    await this.supervisor.stopInOrder([...diff.removed, ...diff.changed], "reload", "stopped");
+    for (const name of [...diff.removed, ...diff.changed]) this.supervisor.remove(name);
+    for (const name of [...diff.added, ...diff.changed]) this.supervisor.add(byName.get(name)!);
+    this.supervisor.reorder(specs.map((s) => s.name));
+    this.supervisor.want(
+      [...diff.added, ...diff.changed].filter((n) => this.due(byName.get(n)!)),
+      "reload",
+    );
+    this.applySettings(oldSettings);
+    this.log.info(diff, "reloaded");
+    this.status.queueSnapshot();
+    return ok(diff);
+  }
+
+  /** The status tick follows `interval`; sockets, log dir and security need a restart. */
+  private applySettings(old: Settings): void {
+    const now = this.manifest.settings;
+    if (now.intervalMs !== old.intervalMs) this.startTick();
+    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp"] as const) {
+      if (JSON.stringify(now[key]) !== JSON.stringify(old[key])) this.log.warn(`settings: ${key} changed; it takes effect when the daemon restarts`);
+    }
+  }
+
+  private startTick(): void {
+    if (this.tick) clearInterval(this.tick);
+    this.tick = setInterval(() => this.status.publish("status", this.snapshotBody()), this.manifest.settings.intervalMs);
   }
 
   private greenFlag(reason: string): void {
@@ -162,7 +223,7 @@ export class Daemon {
     this.phase = "running";
     if (rising) this.spawnUnmonitored(false);
     this.supervisor.want(
-      this.gated.filter((n) => this.supervisor.get(n)!.spec.enabled),
+      this.gated.filter((n) => this.due(this.supervisor.get(n)!.spec)),
       reason,
     );
     this.status.queueSnapshot();
@@ -275,6 +336,11 @@ export class Daemon {
         // The Android side expects a quick ACK; JSON clients wait for the stop to finish.
         if (style === "json") await done;
         return reply();
+      }
+      case "reload": {
+        const r = await this.reload();
+        if (!r.ok) return errorReply("invalid_manifest", r.error.map(formatDiagnostic).join("\n"), { diagnostics: r.error });
+        return reply({ ...r.value });
       }
       case "shutdown":
         setImmediate(() => void this.shutdown("shutdown request"));

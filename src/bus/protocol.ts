@@ -56,6 +56,7 @@ export type Request =
   | { cmd: "status" }
   | { cmd: "start" | "stop" | "restart"; service: string }
   | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
+  | { cmd: "reload" }
   | { cmd: "shutdown" };
 
 /** How a parsed request must be answered: in plain words or in JSON. */
@@ -76,8 +77,9 @@ const SERVICE_CMDS = new Set(["start", "stop", "restart"]);
 const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-export function errorReply(code: ErrorCode, message: string): string {
-  return JSON.stringify({ ok: false, error: { code, message } });
+/** `extra` extends the error object, e.g. `diagnostics` of an invalid manifest. */
+export function errorReply(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ok: false, error: { code, message, ...extra } });
 }
 
 export function okReply(fields: Record<string, unknown> = {}): string {
@@ -118,7 +120,7 @@ function checkJson(v: unknown): Request | string {
   const o = v as Record<string, unknown>;
   const cmd = o.cmd;
   if (typeof cmd !== "string") return "cmd: expected a string";
-  if (cmd === "ping" || cmd === "status" || cmd === "shutdown") return { cmd };
+  if (cmd === "ping" || cmd === "status" || cmd === "shutdown" || cmd === "reload") return { cmd };
   if (SERVICE_CMDS.has(cmd)) {
     if (typeof o.service !== "string" || o.service === "") return `${cmd}: service: expected a service name`;
     return { cmd: cmd as "start" | "stop" | "restart", service: o.service };

@@ -129,3 +129,10 @@ export function formatWatchFrame(view: WatchView, color: boolean): string {
   if (view.events.length > 0) lines.push("", ...view.events.map((e) => formatEvent(e, color)));
   return lines.join("\n");
 }
+
+/** The four lists of a reload, one line each. */
+export function formatReload(diff: Record<"added" | "removed" | "changed" | "unchanged", string[]>): string {
+  return (["added", "removed", "changed", "unchanged"] as const)
+    .map((k) => `${k}: ${diff[k].length > 0 ? diff[k].join(", ") : "-"}`)
+    .join("\n");
+}

@@ -8,7 +8,9 @@ import { RequestError } from "../client/client.js";
 import { EXIT, InvalidManifest, UserError } from "../errors.js";
 import { flagCommand } from "./commands/flag.js";
 import { runCommand } from "./commands/run.js";
+import { serviceCommand } from "./commands/service.js";
 import { shutdownCommand } from "./commands/shutdown.js";
+import { reloadCommand } from "./commands/reload.js";
 import { restartCommand, startCommand, stopCommand } from "./commands/start-stop-restart.js";
 import { statusCommand } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
@@ -31,9 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   startCommand(program);
   stopCommand(program);
   restartCommand(program);
+  reloadCommand(program);
   shutdownCommand(program);
   watchCommand(program);
   validateCommand(program);
+  serviceCommand(program);
 
   // Once stdout is gone (EPIPE after `| head -1`, EIO after the terminal closed) there is no one left to
   // tell; unhandled, the error would end the process with a stack trace.

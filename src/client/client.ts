@@ -5,6 +5,7 @@
 import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
 import type { Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { ManifestDiff } from "../manifest/diff.js";
 
 export interface ClientOptions {
   /** Control endpoint. Default: `FLOWINIT_CONTROL`, else the platform default. */
@@ -20,6 +21,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The whole error object of the reply, for fields beyond code and message (`diagnostics`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "RequestError";
@@ -59,7 +62,7 @@ export async function request<T = Record<string, unknown>>(
 ): Promise<T> {
   const text = await sendRaw(endpoint, JSON.stringify(req), timeoutMs);
   const reply = JSON.parse(text) as { ok: boolean; error?: { code: string; message: string } } & T;
-  if (!reply.ok) throw new RequestError(reply.error?.code ?? "unknown", reply.error?.message ?? text);
+  if (!reply.ok) throw new RequestError(reply.error?.code ?? "unknown", reply.error?.message ?? text, reply.error);
   return reply;
 }
 
@@ -97,6 +100,11 @@ export class Client {
 
   async restart(service: string): Promise<ServiceEntry> {
     return (await request<{ service: ServiceEntry }>(this.control, { cmd: "restart", service }, null)).service;
+  }
+
+  /** Waits until the difference is applied: removed and changed services may take their stop_timeout. */
+  async reload(): Promise<ManifestDiff> {
+    return request<ManifestDiff>(this.control, { cmd: "reload" }, null);
   }
 
   async shutdown(): Promise<void> {

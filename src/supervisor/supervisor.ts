@@ -51,17 +51,38 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   ) {
     super();
     this.now = opts.now ?? Date.now;
-    for (const spec of specs) {
-      this.services.set(spec.name, {
-        spec,
-        status: initialStatus(this.now()),
-        wanted: false,
-        child: null,
-        timer: null,
-        output: null,
-        log: opts.log.child({ service: spec.name }),
-      });
-    }
+    for (const spec of specs) this.add(spec);
+  }
+
+  /** A new service, in `waiting` (`stopped` when disabled), not yet wanted. */
+  add(spec: ServiceSpec): Service {
+    const svc: Service = {
+      spec,
+      status: initialStatus(this.now()),
+      wanted: false,
+      child: null,
+      timer: null,
+      output: null,
+      log: this.opts.log.child({ service: spec.name }),
+    };
+    this.services.set(spec.name, svc);
+    if (!spec.enabled) this.dispatch(svc, { type: "stop", reason: "disabled", then: "stopped" });
+    return svc;
+  }
+
+  /** Forgets a service that is down (stop it first). */
+  remove(name: string): void {
+    const svc = this.must(name);
+    if (svc.timer) clearTimeout(svc.timer);
+    svc.output?.end();
+    this.services.delete(name);
+  }
+
+  /** Puts the services in this order (the manifest's), which snapshots follow. */
+  reorder(names: string[]): void {
+    const entries = names.map((n) => [n, this.must(n)] as const);
+    this.services.clear();
+    for (const [n, svc] of entries) this.services.set(n, svc);
   }
 
   get(name: string): Service | undefined {
