@@ -63,6 +63,8 @@ export class Daemon {
   private readonly control: ControlServer;
   private gated: string[] = [];
   private unmonitored: ServiceSpec[] = [];
+  /** UIDs allowed on the ipc control socket; null: every local peer. */
+  private allowed: number[] | null = null;
   /** The reload under way; reloads run one after another. */
   private reloading: Promise<unknown> = Promise.resolve();
 
@@ -89,18 +91,23 @@ export class Daemon {
       control: resolveEndpoints("control", { flags: opts.control, manifest: settings.control }, host),
       status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
     };
-    refuseUnimplementedSecurity(manifest, endpoints, opts.allowUids);
+    refuseUnimplementedSecurity(manifest, endpoints);
+    const allowUids = opts.allowUids?.length ? opts.allowUids : settings.allowUids;
     const log = opts.logger ?? createLogger({ verbose: opts.verbose });
     const logDir = opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host);
     mkdirSync(logDir, { recursive: true });
     const platform = opts.platform ?? detectPlatform(host);
     const d = new Daemon(manifest, endpoints, platform, host, logDir, log);
-    await d.bind();
+    await d.bind(allowUids);
     d.begin(opts.noWait === true);
     return d;
   }
 
-  private async bind(): Promise<void> {
+  private async bind(allowUids: number[] | null): Promise<void> {
+    if (allowUids !== null) {
+      this.allowed = [...new Set([process.getuid?.() ?? 0, ...allowUids])];
+      this.control.allowUids(this.allowed);
+    }
     for (const ep of this.endpoints.control) {
       try {
         await this.control.bind([ep]);
@@ -127,7 +134,8 @@ export class Daemon {
       { control: this.endpoints.control, status: this.endpoints.status, platform: this.platform, logDir: this.logDir },
       `flowinit ${VERSION} on ${this.platform}`,
     );
-    log.warn("no allow_uids: every local peer may use the control socket");
+    if (this.allowed === null) log.warn("no allow_uids: every local peer may use the control socket");
+    else log.info({ uids: this.allowed }, "control socket restricted to these UIDs");
     for (const ep of [...this.endpoints.control, ...this.endpoints.status]) {
       if (ep.startsWith("tcp://")) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
@@ -376,11 +384,8 @@ function defaultLogDir(manifest: Manifest, host: Host): string {
 }
 
 /** A security setting is never silently ignored: until it works, it stops the start. */
-function refuseUnimplementedSecurity(m: Manifest, eps: { control: string[]; status: string[] }, flagUids?: number[]): void {
+function refuseUnimplementedSecurity(m: Manifest, eps: { control: string[]; status: string[] }): void {
   const where = m.file;
-  if (m.settings.allowUids !== null || (flagUids?.length ?? 0) > 0) {
-    throw new UserError(`${where}: allow_uids: the peer-UID allowlist is not implemented yet; refusing to start rather than accept every local peer`, EXIT.usage);
-  }
   if (m.settings.curve !== null) {
     throw new UserError(`${where}: curve: CURVE security is not implemented yet; refusing to start rather than serve tcp unsecured`, EXIT.usage);
   }

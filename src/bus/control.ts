@@ -18,6 +18,18 @@ export class ControlServer {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Restricts ipc:// peers to these UIDs, checked by libzmq from the kernel's
+   * peer credentials (SO_PEERCRED) before any byte of ZMTP: a refused peer
+   * never reaches us. Must come before bind. tcp:// peers are not affected.
+   */
+  allowUids(uids: number[]): void {
+    // ZMQ_IPC_FILTER_UID, one UID per call; zeromq.js exposes no named option for it.
+    const ZMQ_IPC_FILTER_UID = 59;
+    const raw = this.socket as unknown as { setInt32Option(option: number, value: number): void };
+    for (const uid of uids) raw.setInt32Option(ZMQ_IPC_FILTER_UID, uid);
+  }
+
   async bind(endpoints: string[]): Promise<void> {
     for (const ep of endpoints) await this.socket.bind(ep);
   }

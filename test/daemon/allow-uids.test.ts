@@ -1,0 +1,43 @@
+/** The peer-UID allowlist on the ipc control socket, checked with a client of another UID. */
+import { execa } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { sendRaw } from "../../src/client/client.js";
+import { BIN, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+
+const OTHER = 4321;
+const canSwitch = process.getuid?.() === 0 && (await execa("setpriv", ["--version"], { reject: false })).exitCode === 0;
+if (!canSwitch) console.warn("allow_uids tests skipped: they need root and setpriv to run a client under another UID");
+
+/** `flowinit status` run as `uid`. */
+const statusAs = (uid: number, control: string) =>
+  execa("setpriv", [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "node", BIN, "status", "--json", "--control", control], {
+    reject: false,
+  });
+
+let d: RunningDaemon | undefined;
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+describe.skipIf(!canSwitch)("allow_uids", () => {
+  it("refuses a peer whose UID is not listed, and serves the daemon's own UID", async () => {
+    d = await startDaemon(`services: {}\n`, ["--allow-uid", "9999"]);
+    const r = await statusAs(OTHER, d.control);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toBe(`flowinit: no daemon answers at ${d.control}`);
+    expect(await sendRaw(d.control, "ping")).toBe("PONG");
+  });
+
+  it("serves a listed UID (settings.allow_uids)", async () => {
+    d = await startDaemon(`settings: { allow_uids: [${OTHER}] }\nservices: {}\n`);
+    const r = await statusAs(OTHER, d.control);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).daemon.pid).toBeGreaterThan(0);
+  });
+
+  it("accepts every local peer without an allowlist", async () => {
+    d = await startDaemon(`services: {}\n`);
+    expect((await statusAs(OTHER, d.control)).exitCode).toBe(0);
+  });
+});
