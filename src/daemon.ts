@@ -19,6 +19,9 @@ import { resolveEndpoints } from "./platform/endpoints.js";
 import { spawnService } from "./runner/spawn.js";
 import { Supervisor, type ChangeNotice, type Service } from "./supervisor/supervisor.js";
 import { ACTIVE } from "./supervisor/states.js";
+import { ExternalApp } from "./supervisor/external.js";
+import type { Change } from "./supervisor/machine.js";
+import type { Exit } from "./supervisor/policy.js";
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -63,6 +66,8 @@ export class Daemon {
   private readonly control: ControlServer;
   private gated: string[] = [];
   private unmonitored: ServiceSpec[] = [];
+  /** The Android app named by the last green flag with a pid. */
+  private app: ExternalApp | null = null;
   /** UIDs allowed on the ipc control socket; null: every local peer. */
   private allowed: number[] | null = null;
   /** The reload under way; reloads run one after another. */
@@ -221,7 +226,16 @@ export class Daemon {
 
   private startTick(): void {
     if (this.tick) clearInterval(this.tick);
-    this.tick = setInterval(() => this.status.publish("status", this.snapshotBody()), this.manifest.settings.intervalMs);
+    this.tick = setInterval(() => this.onTick(), this.manifest.settings.intervalMs);
+  }
+
+  /** Lists the app that raised the flag; replaces any app named before. */
+  private trackApp(pid: number, name: string): void {
+    const app = new ExternalApp(name, pid, Date.now());
+    const from = this.app?.state ?? "waiting";
+    this.app = app;
+    this.publishEvent(name, { from, to: app.state, reason: `green flag from pid ${pid}` }, pid, null);
+    this.status.queueSnapshot();
   }
 
   private greenFlag(reason: string): void {
@@ -279,10 +293,14 @@ export class Daemon {
   }
 
   private onChange({ service, change }: ChangeNotice): void {
-    const exit = service.status.exit;
     const pid = change.to === "running" ? this.pidOf(service) : ACTIVE.has(change.from) ? (service.child?.pid ?? null) : null;
+    this.publishEvent(service.spec.name, change, pid, service.status.exit);
+    this.status.queueSnapshot();
+  }
+
+  private publishEvent(service: string, change: Change, pid: number | null, exit: Exit | null): void {
     this.status.publish("event", {
-      service: service.spec.name,
+      service,
       from: change.from,
       to: change.to,
       pid,
@@ -290,7 +308,13 @@ export class Daemon {
       signal: exit?.signal ?? null,
       reason: change.reason,
     });
-    this.status.queueSnapshot();
+  }
+
+  /** The status tick: the snapshot, and the one check that needs a clock, whether the app still lives. */
+  private onTick(): void {
+    const ended = this.app?.check(Date.now());
+    if (ended) this.publishEvent(this.app!.name, ended, this.app!.pid, null);
+    this.status.publish("status", this.snapshotBody());
   }
 
   private pidOf(svc: Service): number | null {
@@ -319,7 +343,10 @@ export class Daemon {
   private snapshotBody() {
     return {
       daemon: { pid: process.pid, version: VERSION, phase: this.phase, flag: this.flag, started_at: this.startedAt },
-      services: [...this.supervisor.services.values()].map((s) => this.entry(s)),
+      services: [
+        ...[...this.supervisor.services.values()].map((s) => this.entry(s)),
+        ...(this.app ? [this.app.entry()] : []),
+      ],
     };
   }
 
@@ -337,6 +364,11 @@ export class Daemon {
       case "status":
         return reply({ status: { seq: this.status.seq, time: Date.now(), ...this.snapshotBody() } });
       case "green_flag":
+        if (req.pid !== undefined) {
+          const name = req.name ?? "app";
+          if (this.supervisor.get(name)) return errorReply("bad_request", `green_flag: name: ${name} is a service of the manifest`);
+          this.trackApp(req.pid, name);
+        }
         this.greenFlag("green flag");
         return reply();
       case "stop_flag": {

@@ -1,0 +1,49 @@
+/**
+ * The Android app named by a green flag's `pid` (CONTRACT.md section 5):
+ * listed among the services, `running` while that process lives, `exited`
+ * after; never signalled. Node offers no pidfd, so its end is noticed by a
+ * cheap /proc check on the status tick.
+ */
+import type { ServiceEntry } from "../bus/protocol.js";
+import { sameProcess, startTime } from "../platform/process.js";
+import type { Change } from "./machine.js";
+
+export class ExternalApp {
+  private readonly startedAt: number | null;
+  state: "running" | "exited";
+  since: number;
+
+  constructor(
+    readonly name: string,
+    readonly pid: number,
+    now: number,
+  ) {
+    this.startedAt = startTime(pid);
+    this.state = sameProcess(pid, this.startedAt) ? "running" : "exited";
+    this.since = now;
+  }
+
+  /** The change to report if the process has ended since the last check. */
+  check(now: number): Change | null {
+    if (this.state !== "running" || sameProcess(this.pid, this.startedAt)) return null;
+    this.state = "exited";
+    this.since = now;
+    return { from: "running", to: "exited", reason: `process ${this.pid} ended` };
+  }
+
+  entry(): ServiceEntry & { external: true } {
+    return {
+      name: this.name,
+      state: this.state,
+      pid: this.pid,
+      restarts: 0,
+      exit_code: null,
+      signal: null,
+      since: this.since,
+      nowait: false,
+      cpu_percent: null,
+      rss_bytes: null,
+      external: true,
+    };
+  }
+}

@@ -1,0 +1,43 @@
+/** The Android app's PID (CONTRACT.md section 5): listed while it lives, never signalled. */
+import { execa } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { sendRaw } from "../../src/client/client.js";
+import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+
+let d: RunningDaemon | undefined;
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+describe("green flag with the app's pid", () => {
+  it("lists the app as an external service while its process lives, then exited", async () => {
+    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const app = execa("sleep", ["1000"], { reject: false });
+    const r = await d.cli("flag", "green", "--pid", String(app.pid));
+    expect(r.exitCode).toBe(0);
+    const snap = await d.rec.snapshot((s) => state(s, "app")?.state === "running", "app running");
+    expect(state(snap, "app")).toMatchObject({ pid: app.pid, external: true });
+    expect(state(snap, "gated")).toBeDefined();
+
+    const mark = d.rec.mark;
+    app.kill("SIGKILL");
+    await app;
+    const ev = await d.rec.event("app", "exited", mark);
+    expect(ev.data.reason).toMatch(/ended/);
+  });
+
+  it("uses the request's name, refuses a name of the manifest, and never signals the app", async () => {
+    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+    const app = execa("sleep", ["1000"], { reject: false });
+    const taken = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "green_flag", pid: app.pid, name: "gated" })));
+    expect(taken.error.code).toBe("bad_request");
+    expect(JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "green_flag", pid: app.pid, name: "ui" }))).ok).toBe(true);
+    await d.rec.snapshot((s) => state(s, "ui")?.external === true, "ui listed");
+    await d.cli("flag", "stop");
+    d.proc.kill("SIGTERM");
+    expect((await d.proc).exitCode).toBe(0);
+    expect(isAlive(app.pid!)).toBe(true);
+    app.kill("SIGKILL");
+  });
+});
