@@ -10,8 +10,11 @@ import { parseRequest, type Request, type Style } from "./protocol.js";
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
 
+/** Requests are a few hundred bytes; libzmq drops a peer that sends more than this in one message. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
 export class ControlServer {
-  readonly socket = new zmq.Router({ linger: 0 });
+  readonly socket = new zmq.Router({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES });
 
   constructor(
     private readonly handle: Handler,
