@@ -14,7 +14,9 @@ import { ControlServer } from "./bus/control.js";
 import { StatusPublisher } from "./bus/status.js";
 import { errorReply, okReply, plainReply, type Phase, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
 import { sendRaw } from "./client/client.js";
-import { currentHost, detectPlatform, isTermux, shellFor, type Host } from "./platform/platform.js";
+import { currentHost, detectPlatform, isTermux, runtimeDir, shellFor, type Host } from "./platform/platform.js";
+import { startTime } from "./platform/process.js";
+import { stopLeftovers, StateFile, type GroupRecord } from "./runner/recover.js";
 import { resolveEndpoints } from "./platform/endpoints.js";
 import { spawnService } from "./runner/spawn.js";
 import { Supervisor, type ChangeNotice, type Service } from "./supervisor/supervisor.js";
@@ -73,6 +75,9 @@ export class Daemon {
   /** The reload under way; reloads run one after another. */
   private reloading: Promise<unknown> = Promise.resolve();
 
+  /** The services' process groups, for the next daemon should this one be killed. */
+  readonly state: StateFile;
+
   private constructor(
     public manifest: Manifest,
     readonly endpoints: { control: string[]; status: string[] },
@@ -81,6 +86,7 @@ export class Daemon {
     private readonly logDir: string,
     private readonly log: Logger,
   ) {
+    this.state = new StateFile(runtimeDir(host), endpoints.control[0]!);
     this.supervisor = new Supervisor(this.adopt(manifest), { shell: shellFor(host), output: (s) => this.openLog(s), log });
     this.status = new StatusPublisher(() => this.snapshotBody(), log);
     this.control = new ControlServer((req, style) => this.handle(req, style), log);
@@ -104,6 +110,8 @@ export class Daemon {
     const platform = opts.platform ?? detectPlatform(host);
     const d = new Daemon(manifest, endpoints, platform, host, logDir, log);
     await d.bind(allowUids);
+    // Only the owner of the control endpoint may touch what a previous owner left.
+    await stopLeftovers(d.state.read(), (name) => d.stopOf(name), log);
     d.begin(opts.noWait === true);
     return d;
   }
@@ -288,6 +296,7 @@ export class Daemon {
     await new Promise((r) => setImmediate(r));
     this.control.close();
     this.status.close();
+    this.state.clear();
     this.log.info("stopped");
     this.exitWith(EXIT.ok);
   }
@@ -296,6 +305,23 @@ export class Daemon {
     const pid = change.to === "running" ? this.pidOf(service) : ACTIVE.has(change.from) ? (service.child?.pid ?? null) : null;
     this.publishEvent(service.spec.name, change, pid, service.status.exit);
     this.status.queueSnapshot();
+    this.state.save(() => this.groups());
+  }
+
+  /** Every process group a service may have alive now. */
+  private groups(): GroupRecord[] {
+    const groups: GroupRecord[] = [];
+    for (const svc of this.supervisor.services.values()) {
+      const pid = svc.child?.pid;
+      if (pid !== undefined && svc.child!.exit === null) groups.push({ service: svc.spec.name, pid, startTime: startTime(pid) });
+    }
+    return groups;
+  }
+
+  /** How to stop what a previous daemon left of a service: its spec's way, or the defaults. */
+  stopOf(name: string): { signal: NodeJS.Signals; timeoutMs: number } {
+    const spec = this.manifest.services.find((s) => s.name === name);
+    return { signal: spec?.stopSignal ?? "SIGTERM", timeoutMs: spec?.stopTimeoutMs ?? 5000 };
   }
 
   private publishEvent(service: string, change: Change, pid: number | null, exit: Exit | null): void {

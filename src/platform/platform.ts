@@ -37,3 +37,12 @@ export function defaultEndpoints(host: Host): { control: string; status: string 
   if (hasAbstractNamespace(host)) return { control: "ipc://@flowinit/control", status: "ipc://@flowinit/status" };
   return { control: `ipc://${join(host.tmpdir, "flowinit-control")}`, status: `ipc://${join(host.tmpdir, "flowinit-status")}` };
 }
+
+/**
+ * Where runtime state goes: `$PREFIX/var/run` under Termux (its tmp is wiped
+ * when the app restarts), else `$XDG_RUNTIME_DIR`, else the temp dir.
+ */
+export function runtimeDir(host: Host): string {
+  if (isTermux(host) && host.env.PREFIX) return join(host.env.PREFIX, "var/run");
+  return host.env.XDG_RUNTIME_DIR || host.tmpdir;
+}

@@ -61,6 +61,19 @@ export interface StopResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Looks, backing off, until group `pgid` is empty or `deadline` passes. Only
+ * for members that give no event: a daemonized grandchild that closed its
+ * output, or a group a previous daemon left. Resolves true if it is gone.
+ */
+export async function untilGroupGone(pgid: number, deadline: number): Promise<boolean> {
+  for (let wait = 5; groupAlive(pgid); wait = Math.min(wait * 2, 100)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
+  }
+  return true;
+}
+
+/**
  * Resolves once the leader has ended and the group is empty. The closing of
  * the output pipes is the event that tells a tree has gone; only a member
  * that closed its output (a daemonized grandchild) leaves us to look again,
@@ -74,11 +87,7 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
   const first = await Promise.race([child.closed.then(() => "closed" as const), timeout]);
-  if (first === "closed") {
-    for (let wait = 5; groupAlive(pgid) && Date.now() < deadline; wait = Math.min(wait * 2, 100)) {
-      await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
-    }
-  }
+  if (first === "closed") await untilGroupGone(pgid, deadline);
   clearTimeout(timer);
   if (!groupAlive(pgid)) return { exit: await child.exited, escalated: false };
   signalGroup(pgid, "SIGKILL");

@@ -1,0 +1,68 @@
+/** A daemon killed with SIGKILL, then a new one on the same manifest: one live tree per service. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { BIN, isAlive, Recorder, SERVICES, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+
+let d: RunningDaemon | undefined;
+let next: ReturnType<typeof execa> | undefined;
+afterEach(async () => {
+  await d?.stop();
+  next?.kill("SIGTERM");
+  await next;
+  d = next = undefined;
+});
+
+/** Live (not zombie) members of process group `pgid`. */
+function groupMembers(pgid: number): number[] {
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, "latin1");
+        const [st, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return Number(pgrp) === pgid && st !== "Z";
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe("recovery after the daemon is killed", () => {
+  it("stops the trees the dead daemon left before starting new ones", async () => {
+    const yaml = `
+services:
+  tree: { command: PIDFILE=$DIR/tree.pid $SERVICES/forks-grandchild.sh, nowait: true }
+  stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, nowait: true, stop_timeout: 300ms }
+`;
+    d = await startDaemon(yaml);
+    await d.rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running");
+    const read = (f: string) => readFileSync(join(d!.dir, f), "utf8").trim().split(" ").map(Number);
+    await expect.poll(() => read("tree.pid").length, { interval: 10 }).toBe(2);
+    await expect.poll(() => read("stubborn.pid").length, { interval: 10 }).toBe(2);
+    const old = [...read("tree.pid"), ...read("stubborn.pid")];
+    // The state file is written just after the burst of changes; the snapshot says the burst is over.
+    await d.rec.snapshot(() => true, "a later snapshot", d.rec.messages.length);
+
+    d.proc.kill("SIGKILL");
+    await d.proc;
+    for (const pid of old) expect(isAlive(pid), `orphan ${pid} alive after the daemon died`).toBe(true);
+
+    const rec = new Recorder(d.status);
+    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], {
+      reject: false,
+      env: { SERVICES, DIR: d.dir },
+    });
+    const snap = await rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running again");
+    rec.close();
+    for (const pid of old) expect(isAlive(pid), `old ${pid}`).toBe(false);
+    // Exactly one live tree each: the new groups hold the processes the new pid files name, the old ones are gone.
+    for (const [name, file] of [["tree", "tree.pid"], ["stubborn", "stubborn.pid"]] as const) {
+      await expect.poll(() => read(file).some((p) => old.includes(p)), { interval: 10 }).toBe(false);
+      await expect.poll(() => read(file).length, { interval: 10 }).toBe(2);
+      expect(groupMembers(state(snap, name)!.pid!)).toEqual(expect.arrayContaining(read(file)));
+    }
+  });
+});
