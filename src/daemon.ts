@@ -3,11 +3,11 @@
  * turns OS signals into a clean shutdown.
  */
 import { createWriteStream, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { err, EXIT, formatDiagnostic, InvalidManifest, ok, UserError, type Diagnostic, type Result } from "./errors.js";
 import { createLogger } from "./log.js";
+import { VERSION } from "./version.js";
 import { diffServices, loadManifest, type ManifestDiff } from "./manifest/index.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
 import { ControlServer } from "./bus/control.js";
@@ -25,7 +25,6 @@ import { ExternalApp } from "./supervisor/external.js";
 import type { Change } from "./supervisor/machine.js";
 import type { Exit } from "./supervisor/policy.js";
 
-export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 /** Options of `flowinit run`; unset fields fall back to env, manifest settings, defaults. */
 export interface DaemonOptions {

@@ -2,11 +2,12 @@
  * The `flowinit` command. This is the one place where errors become output
  * and exit codes (CONTRACT.md section 7): commands throw, main reports.
  */
-import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { RequestError } from "../client/client.js";
 import { EXIT, InvalidManifest, UserError } from "../errors.js";
+import { VERSION } from "../version.js";
 import { flagCommand } from "./commands/flag.js";
+import { keysCommand } from "./commands/keys.js";
 import { runCommand } from "./commands/run.js";
 import { serviceCommand } from "./commands/service.js";
 import { shutdownCommand } from "./commands/shutdown.js";
@@ -16,7 +17,6 @@ import { statusCommand } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
 import { watchCommand } from "./commands/watch.js";
 
-const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   shutdownCommand(program);
   watchCommand(program);
   validateCommand(program);
+  keysCommand(program);
   serviceCommand(program);
 
   // Once stdout is gone (EPIPE after `| head -1`, EIO after the terminal closed) there is no one left to

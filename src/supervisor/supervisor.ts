@@ -166,7 +166,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     return new Promise((resolve) => this.waiters.push({ name, test, resolve }));
   }
 
-  dispatch(svc: Service, ev: MachineEvent): void {
+  private dispatch(svc: Service, ev: MachineEvent): void {
     const step = transition(svc.spec, svc.status, ev, this.now());
     svc.status = step.status;
     // Listeners hear of a change before its effects run, so an event about an
