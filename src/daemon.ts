@@ -2,7 +2,7 @@
  * The daemon: wires the manifest, the supervisor and the two sockets, and
  * turns OS signals into a clean shutdown.
  */
-import { createWriteStream, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { err, EXIT, formatDiagnostic, InvalidManifest, ok, UserError, type Diagnostic, type Result } from "./errors.js";
@@ -17,6 +17,9 @@ import { sendRaw } from "./client/client.js";
 import { currentHost, detectPlatform, isTermux, runtimeDir, shellFor, type Host } from "./platform/platform.js";
 import { startTime } from "./platform/process.js";
 import { stopLeftovers, StateFile, type GroupRecord } from "./runner/recover.js";
+import { openServiceLog, type ServiceLog } from "./runner/output.js";
+import { DeviceSampler } from "./stats/device.js";
+import { ProcessSampler, type GroupVitals } from "./stats/proc.js";
 import { resolveEndpoints } from "./platform/endpoints.js";
 import { spawnService } from "./runner/spawn.js";
 import { Supervisor, type ChangeNotice, type Service } from "./supervisor/supervisor.js";
@@ -67,6 +70,11 @@ export class Daemon {
   private readonly control: ControlServer;
   private gated: string[] = [];
   private unmonitored: ServiceSpec[] = [];
+  private readonly unmonitoredLogs = new Map<string, ServiceLog>();
+  private readonly procs = new ProcessSampler();
+  private readonly device = new DeviceSampler();
+  /** Process vitals of the last tick, by process group; change-driven snapshots reuse them. */
+  private vitals = new Map<number, GroupVitals>();
   /** The Android app named by the last green flag with a pid. */
   private app: ExternalApp | null = null;
   /** UIDs allowed on the ipc control socket; null: every local peer. */
@@ -209,7 +217,7 @@ export class Daemon {
     const diff = diffServices(before, specs);
     const byName = new Map(specs.map((s) => [s.name, s]));
     await this.supervisor.stopInOrder([...diff.removed, ...diff.changed], "reload", "stopped");
-    for (const name of [...diff.removed, ...diff.changed]) this.supervisor.remove(name);
+    await Promise.all([...diff.removed, ...diff.changed].map((name) => this.supervisor.remove(name)));
     for (const name of [...diff.added, ...diff.changed]) this.supervisor.add(byName.get(name)!);
     this.supervisor.reorder(specs.map((s) => s.name));
     this.supervisor.want(
@@ -266,6 +274,13 @@ export class Daemon {
     await this.supervisor.stopInOrder(this.gated, reason, "waiting");
   }
 
+  /** One log per fire-and-forget service, shared by its runs, so two never rotate one file. */
+  private unmonitoredLog(spec: ServiceSpec): ServiceLog {
+    let log = this.unmonitoredLogs.get(spec.name);
+    if (log === undefined) this.unmonitoredLogs.set(spec.name, (log = this.openLog(spec)));
+    return log;
+  }
+
   /** Fire-and-forget services: spawned, logged, never watched again. */
   private spawnUnmonitored(nowait: boolean): void {
     for (const spec of this.unmonitored) {
@@ -273,7 +288,7 @@ export class Daemon {
       const log = this.log.child({ service: spec.name });
       spawnService(
         spec,
-        { shell: shellFor(this.host), output: this.openLog(spec) },
+        { shell: shellFor(this.host), output: this.unmonitoredLog(spec) },
         {
           onSpawn: (pid) => log.info({ pid }, "started (nomonitor)"),
           onError: (message) => log.error(`cannot spawn: ${message}`),
@@ -290,6 +305,7 @@ export class Daemon {
     this.status.queueSnapshot();
     await this.supervisor.stopInOrder([...this.supervisor.services.keys()], `shutdown (${reason})`, "stopped");
     if (this.tick) clearInterval(this.tick);
+    await Promise.all([this.supervisor.closeLogs(), ...[...this.unmonitoredLogs.values()].map((l) => l.close())]);
     this.status.publish("status", this.snapshotBody());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
     await new Promise((r) => setImmediate(r));
@@ -335,11 +351,22 @@ export class Daemon {
     });
   }
 
-  /** The status tick: the snapshot, and the one check that needs a clock, whether the app still lives. */
+  /**
+   * The status tick: vitals read in one pass of /proc for every service, the
+   * snapshot, the device topic, and whether the app still lives.
+   */
   private onTick(): void {
-    const ended = this.app?.check(Date.now());
+    const now = Date.now();
+    const ended = this.app?.check(now);
     if (ended) this.publishEvent(this.app!.name, ended, this.app!.pid, null);
+    const groups: number[] = [];
+    for (const svc of this.supervisor.services.values()) {
+      const pid = this.pidOf(svc);
+      if (pid !== null) groups.push(pid);
+    }
+    this.vitals = this.procs.sample(groups, now);
     this.status.publish("status", this.snapshotBody());
+    this.status.publish("device", this.device.sample(this.logDir));
   }
 
   private pidOf(svc: Service): number | null {
@@ -351,17 +378,20 @@ export class Daemon {
 
   entry(svc: Service): ServiceEntry {
     const s = svc.status;
+    const pid = this.pidOf(svc);
+    const vitals = pid === null ? undefined : this.vitals.get(pid);
     return {
       name: svc.spec.name,
       state: s.state.name,
-      pid: this.pidOf(svc),
+      pid,
       restarts: s.restarts,
       exit_code: s.exit?.code ?? null,
       signal: s.exit?.signal ?? null,
       since: s.since,
       nowait: svc.spec.nowait,
-      cpu_percent: null,
-      rss_bytes: null,
+      cpu_percent: vitals?.cpuPercent ?? null,
+      rss_bytes: vitals?.rssBytes ?? null,
+      uptime_ms: s.state.name === "running" ? Date.now() - s.state.startedAt : null,
     };
   }
 
@@ -375,11 +405,17 @@ export class Daemon {
     };
   }
 
-  private openLog(spec: ServiceSpec) {
-    const stream = createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: "a" });
-    stream.on("error", (e) => this.log.error({ service: spec.name, err: e }, "cannot write the service log"));
-    return stream;
+  private openLog(spec: ServiceSpec): ServiceLog {
+    const { logMaxSizeBytes, logKeep } = this.manifest.settings;
+    return openServiceLog({
+      dir: this.logDir,
+      name: spec.name,
+      maxSizeBytes: logMaxSizeBytes,
+      keep: logKeep,
+      onError: (err) => this.log.error({ service: spec.name, err }, "cannot write the service log; its output is dropped"),
+    });
   }
+
 
   private async handle(req: Request, style: Style): Promise<string> {
     const reply = (fields: Record<string, unknown> = {}) => (style === "plain" ? plainReply(req) : okReply(fields));

@@ -19,6 +19,8 @@ export interface ServiceEntry {
   nowait: boolean;
   cpu_percent: number | null;
   rss_bytes: number | null;
+  /** ms since the current process started; null when not running. */
+  uptime_ms?: number | null;
   /** The Android app named by a green flag's pid: watched, never signalled. */
   external?: true;
 }

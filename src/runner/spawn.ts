@@ -3,11 +3,11 @@
  * the writable the supervisor owns, and three callbacks instead of promises
  * so that an exit reaches the supervisor with no await chain in between.
  */
-import type { Writable } from "node:stream";
 import { existsSync } from "node:fs";
 import { execa } from "execa";
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { Exit } from "../supervisor/policy.js";
+import type { ServiceLog } from "./output.js";
 
 export interface SpawnHooks {
   /** The process exists (Node's `spawn` event). */
@@ -32,8 +32,8 @@ export interface ServiceChild {
 export interface SpawnOptions {
   /** Shell for string commands (`/bin/sh`, or Termux's `$PREFIX/bin/sh`). */
   shell: string;
-  /** Where stdout and stderr go; never ended by the child. */
-  output: Writable;
+  /** Where stdout and stderr go; shared by every run of the service. */
+  output: ServiceLog;
 }
 
 export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: SpawnHooks): ServiceChild {
@@ -63,8 +63,10 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
   const closed = new Promise<void>((r) => child.once("close", () => r()));
   const handle: ServiceChild = { pid: child.pid, exit: null, exited, closed };
 
-  child.stdout?.pipe(opts.output, { end: false });
-  child.stderr?.pipe(opts.output, { end: false });
+  child.stdout?.pipe(opts.output.stream("out"), { end: false });
+  child.stderr?.pipe(opts.output.stream("err"), { end: false });
+  // A run's unfinished last line must not run into the next run's first.
+  void closed.then(() => opts.output.flush());
   child.once("spawn", () => hooks.onSpawn(child.pid!));
   child.once("error", (e: NodeJS.ErrnoException) => {
     if (handle.pid !== undefined) return; // errors after a successful spawn (e.g. kill) are not spawn failures

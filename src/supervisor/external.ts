@@ -43,6 +43,7 @@ export class ExternalApp {
       nowait: false,
       cpu_percent: null,
       rss_bytes: null,
+      uptime_ms: null,
       external: true,
     };
   }

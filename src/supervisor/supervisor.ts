@@ -4,9 +4,9 @@
  * green flag, dependencies and stop order live here, above the machine.
  */
 import { EventEmitter } from "node:events";
-import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import type { ServiceSpec } from "../manifest/spec.js";
+import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { signalGroup, stopGroup } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
@@ -15,8 +15,8 @@ import { ACTIVE } from "./states.js";
 export interface SupervisorOptions {
   /** Shell for string commands. */
   shell: string;
-  /** Opens the output stream of a service; called once per service. */
-  output(spec: ServiceSpec): Writable;
+  /** Opens the log of a service; called once per service, at its first start. */
+  output(spec: ServiceSpec): ServiceLog;
   log: Logger;
   /** The clock; injectable so tests of timing can pin it. Default Date.now. */
   now?: () => number;
@@ -29,7 +29,7 @@ export interface Service {
   wanted: boolean;
   child: ServiceChild | null;
   timer: NodeJS.Timeout | null;
-  output: Writable | null;
+  output: ServiceLog | null;
   log: Logger;
 }
 
@@ -70,12 +70,17 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     return svc;
   }
 
-  /** Forgets a service that is down (stop it first). */
-  remove(name: string): void {
+  /** Forgets a service that is down (stop it first); resolves once its log is closed. */
+  async remove(name: string): Promise<void> {
     const svc = this.must(name);
     if (svc.timer) clearTimeout(svc.timer);
-    svc.output?.end();
     this.services.delete(name);
+    await svc.output?.close();
+  }
+
+  /** Closes every service's log: at shutdown, once all are down. */
+  async closeLogs(): Promise<void> {
+    await Promise.all([...this.services.values()].map((s) => s.output?.close()));
   }
 
   /** Puts the services in this order (the manifest's), which snapshots follow. */
