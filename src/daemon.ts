@@ -446,6 +446,11 @@ export class Daemon {
       case "shutdown":
         setImmediate(() => void this.shutdown("shutdown request"));
         return reply();
+      case "logs": {
+        // Every service of the manifest has a log file once it has run, nomonitor ones included.
+        if (!this.manifest.services.some((s) => s.name === req.service)) return errorReply("unknown_service", this.unknownService(req.service));
+        return reply({ service: req.service, path: join(this.logDir, `${req.service}.log`) });
+      }
       case "start":
       case "stop":
       case "restart": {

@@ -58,7 +58,7 @@ export type Topic = "status" | "event" | "device";
 export type Request =
   | { cmd: "ping" }
   | { cmd: "status" }
-  | { cmd: "start" | "stop" | "restart"; service: string }
+  | { cmd: "start" | "stop" | "restart" | "logs"; service: string }
   | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
   | { cmd: "reload" }
   | { cmd: "shutdown" };
@@ -77,7 +77,7 @@ const PLAIN: Record<string, Request> = {
   ping: { cmd: "ping" },
 };
 
-const SERVICE_CMDS = new Set(["start", "stop", "restart"]);
+const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs"]);
 const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -127,7 +127,7 @@ function checkJson(v: unknown): Request | string {
   if (cmd === "ping" || cmd === "status" || cmd === "shutdown" || cmd === "reload") return { cmd };
   if (SERVICE_CMDS.has(cmd)) {
     if (typeof o.service !== "string" || o.service === "") return `${cmd}: service: expected a service name`;
-    return { cmd: cmd as "start" | "stop" | "restart", service: o.service };
+    return { cmd: cmd as "start" | "stop" | "restart" | "logs", service: o.service };
   }
   if (FLAG_CMDS.has(cmd)) {
     const req: Request = { cmd: cmd as "green_flag" | "stop_flag" };

@@ -11,6 +11,7 @@ import { keysCommand } from "./commands/keys.js";
 import { runCommand } from "./commands/run.js";
 import { serviceCommand } from "./commands/service.js";
 import { shutdownCommand } from "./commands/shutdown.js";
+import { logsCommand } from "./commands/logs.js";
 import { reloadCommand } from "./commands/reload.js";
 import { restartCommand, startCommand, stopCommand } from "./commands/start-stop-restart.js";
 import { statusCommand } from "./commands/status.js";
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   stopCommand(program);
   restartCommand(program);
   reloadCommand(program);
+  logsCommand(program);
   shutdownCommand(program);
   watchCommand(program);
   validateCommand(program);

@@ -102,6 +102,11 @@ export class Client {
     return (await request<{ service: ServiceEntry }>(this.control, { cmd: "restart", service }, null)).service;
   }
 
+  /** Where the daemon writes the service's output. */
+  async logPath(service: string): Promise<string> {
+    return (await request<{ path: string }>(this.control, { cmd: "logs", service }, this.timeoutMs)).path;
+  }
+
   /** Waits until the difference is applied: removed and changed services may take their stop_timeout. */
   async reload(): Promise<ManifestDiff> {
     return request<ManifestDiff>(this.control, { cmd: "reload" }, null);
