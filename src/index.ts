@@ -1,0 +1,10 @@
+/** The public API of the `flowinit` package: re-exports only. */
+export { Client, RequestError, request, sendRaw, type ClientOptions } from "./client/client.js";
+export { subscribe, type StatusMessage, type SubscribeOptions } from "./client/subscribe.js";
+export { loadManifest, parseManifest } from "./manifest/load.js";
+export type { CurveSettings, Manifest, Platform, RestartPolicy, ServiceSpec, Settings } from "./manifest/spec.js";
+export { PLATFORMS, RESTART_POLICIES } from "./manifest/spec.js";
+export type { DaemonInfo, EventMessage, Phase, Request, ServiceEntry, Snapshot, Stamp, Topic } from "./bus/protocol.js";
+export type { StateName } from "./supervisor/states.js";
+export { Daemon, runDaemon, type DaemonOptions } from "./daemon.js";
+export { EXIT, UserError, type Diagnostic, type Result } from "./errors.js";
