@@ -10,6 +10,7 @@ import { createLogger } from "./log.js";
 import { VERSION } from "./version.js";
 import { diffServices, loadManifest, type ManifestDiff } from "./manifest/index.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
+import { curveServerOptions, readAuthorizedKeys, readKeyPair, startZapHandler, type KeyPair, type ZapHandler } from "./bus/auth.js";
 import { ControlServer } from "./bus/control.js";
 import { StatusPublisher } from "./bus/status.js";
 import { errorReply, okReply, plainReply, type Phase, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
@@ -92,11 +93,12 @@ export class Daemon {
     private readonly host: Host,
     private readonly logDir: string,
     private readonly log: Logger,
+    private readonly curve: Curve | null,
   ) {
     this.state = new StateFile(runtimeDir(host), endpoints.control[0]!);
     this.supervisor = new Supervisor(this.adopt(manifest), { shell: shellFor(host), output: (s) => this.openLog(s), log });
-    this.status = new StatusPublisher(() => this.snapshotBody(), log);
-    this.control = new ControlServer((req, style) => this.handle(req, style), log);
+    this.status = new StatusPublisher(() => this.snapshotBody(), log, curve && curveServerOptions(curve.keys, "status"));
+    this.control = new ControlServer((req, style) => this.handle(req, style), log, curve && curveServerOptions(curve.keys, "control"));
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -109,14 +111,19 @@ export class Daemon {
       control: resolveEndpoints("control", { flags: opts.control, manifest: settings.control }, host),
       status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
     };
-    refuseUnimplementedSecurity(manifest, endpoints);
     const allowUids = opts.allowUids?.length ? opts.allowUids : settings.allowUids;
     const log = opts.logger ?? createLogger({ verbose: opts.verbose });
+    const curve = await setUpCurve(manifest, endpoints, log);
     const logDir = opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host);
     mkdirSync(logDir, { recursive: true });
     const platform = opts.platform ?? detectPlatform(host);
-    const d = new Daemon(manifest, endpoints, platform, host, logDir, log);
-    await d.bind(allowUids);
+    const d = new Daemon(manifest, endpoints, platform, host, logDir, log, curve);
+    try {
+      await d.bind(allowUids);
+    } catch (e) {
+      await curve?.zap.close();
+      throw e;
+    }
     // Only the owner of the control endpoint may touch what a previous owner left.
     await stopLeftovers(d.state.read(), (name) => d.stopOf(name), log);
     d.begin(opts.noWait === true);
@@ -156,8 +163,9 @@ export class Daemon {
     );
     if (this.allowed === null) log.warn("no allow_uids: every local peer may use the control socket");
     else log.info({ uids: this.allowed }, "control socket restricted to these UIDs");
+    if (this.curve) log.info({ publicKey: this.curve.keys.publicKey }, "tcp endpoints use CURVE; clients need this server key");
     for (const ep of [...this.endpoints.control, ...this.endpoints.status]) {
-      if (ep.startsWith("tcp://")) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
+      if (ep.startsWith("tcp://") && !this.curve) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
     this.supervisor.on("change", (n) => this.onChange(n));
     void this.control.serve();
@@ -224,10 +232,22 @@ export class Daemon {
       [...diff.added, ...diff.changed].filter((n) => this.due(byName.get(n)!)),
       "reload",
     );
+    await this.reloadAuthorizedKeys();
     this.applySettings(oldSettings);
     this.log.info(diff, "reloaded");
     this.status.queueSnapshot();
     return ok(diff);
+  }
+
+  /** A reload re-reads the authorized client keys; a bad file keeps the old ones. */
+  private async reloadAuthorizedKeys(): Promise<void> {
+    const file = this.manifest.settings.curve?.authorizedKeysFile;
+    if (!this.curve || file === undefined || !this.endpoints.control.some((ep) => ep.startsWith("tcp://"))) return;
+    try {
+      this.curve.zap.authorized = await readAuthorizedKeys(file);
+    } catch (e) {
+      this.log.error(`authorized keys not reloaded, the old ones stay: ${(e as Error).message}`);
+    }
   }
 
   /** The status tick follows `interval`; sockets, log dir and security need a restart. */
@@ -311,6 +331,7 @@ export class Daemon {
     await new Promise((r) => setImmediate(r));
     this.control.close();
     this.status.close();
+    await this.curve?.zap.close();
     this.state.clear();
     this.log.info("stopped");
     this.exitWith(EXIT.ok);
@@ -481,16 +502,30 @@ function defaultLogDir(manifest: Manifest, host: Host): string {
   return join(dirname(manifest.file), "logs");
 }
 
-/** A security setting is never silently ignored: until it works, it stops the start. */
-function refuseUnimplementedSecurity(m: Manifest, eps: { control: string[]; status: string[] }): void {
-  const where = m.file;
-  if (m.settings.curve !== null) {
-    throw new UserError(`${where}: curve: CURVE security is not implemented yet; refusing to start rather than serve tcp unsecured`, EXIT.usage);
-  }
+/** The daemon's key pair and the ZAP handler that checks client keys. */
+interface Curve {
+  keys: KeyPair;
+  zap: ZapHandler;
+}
+
+/**
+ * CURVE for tcp endpoints (CONTRACT.md section 6). A tcp endpoint without
+ * CURVE settings is refused unless `insecure_tcp` says otherwise: a security
+ * setting is never silently dropped. The ZAP handler starts before any bind,
+ * since a client refused for want of one does not try again.
+ */
+async function setUpCurve(m: Manifest, eps: { control: string[]; status: string[] }, log: Logger): Promise<Curve | null> {
   const tcp = [...eps.control, ...eps.status].find((ep) => ep.startsWith("tcp://"));
-  if (tcp !== undefined && !m.settings.insecureTcp) {
-    throw new UserError(`${tcp}: a tcp endpoint needs CURVE (not implemented yet) or settings.insecure_tcp: true`, EXIT.usage);
+  if (tcp === undefined) return null;
+  const curve = m.settings.curve;
+  if (curve === null) {
+    if (m.settings.insecureTcp) return null;
+    throw new UserError(`${tcp}: a tcp endpoint needs settings.curve (see flowinit keys), or settings.insecure_tcp: true`, EXIT.usage);
   }
+  const keys = await readKeyPair(curve.secretKeyFile);
+  const controlOverTcp = eps.control.some((ep) => ep.startsWith("tcp://"));
+  const authorized = controlOverTcp ? await readAuthorizedKeys(curve.authorizedKeysFile) : new Set<string>();
+  return { keys, zap: await startZapHandler({ authorized, log }) };
 }
 
 async function ownerPid(endpoint: string): Promise<number | null> {

@@ -97,7 +97,7 @@ async function readGuarded(file: string, forbidden: number, consequence: string,
     handle = await open(file, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw keyFileError(file, `cannot read: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    throw keyFileError(file, `cannot read: ${code === "ENOENT" ? "no such file (flowinit keys creates one)" : (e as Error).message}`);
   }
   try {
     const { mode } = await handle.stat();

@@ -5,6 +5,7 @@
  */
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
+import type { CurveServerOptions } from "./auth.js";
 import { parseRequest, type Request, type Style } from "./protocol.js";
 
 /** Answers one parsed request with the reply frame's text. */
@@ -13,13 +14,22 @@ export type Handler = (request: Request, style: Style) => Promise<string>;
 /** Requests are a few hundred bytes; libzmq drops a peer that sends more than this in one message. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
+/** Which of the server's sockets an endpoint goes to: CURVE is set per socket, not per endpoint. */
+export const isSecured = (endpoint: string, curve: object | null) => curve !== null && endpoint.startsWith("tcp://");
+
 export class ControlServer {
+  /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
   readonly socket = new zmq.Router({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES });
+  /** tcp:// endpoints under CURVE; only authorized client keys get through its ZAP handler. */
+  private readonly secure: zmq.Router | null;
 
   constructor(
     private readonly handle: Handler,
     private readonly log: Logger,
-  ) {}
+    private readonly curve: CurveServerOptions | null = null,
+  ) {
+    this.secure = curve && new zmq.Router({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES, ...curve });
+  }
 
   /**
    * Restricts ipc:// peers to these UIDs, checked by libzmq from the kernel's
@@ -34,25 +44,29 @@ export class ControlServer {
   }
 
   async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await this.socket.bind(ep);
+    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
   }
 
-  /** Serves until the socket closes. */
+  /** Serves until the sockets close. */
   async serve(): Promise<void> {
+    await Promise.all([this.socket, this.secure].map((s) => s && this.serveOn(s)));
+  }
+
+  private async serveOn(socket: zmq.Router): Promise<void> {
     for (;;) {
       let frames: Buffer[];
       try {
-        frames = await this.socket.receive();
+        frames = await socket.receive();
       } catch (e) {
-        if (this.socket.closed) return;
+        if (socket.closed) return;
         this.log.warn({ err: e }, "control receive failed");
         continue;
       }
-      void this.answer(frames);
+      void this.answer(socket, frames);
     }
   }
 
-  private async answer(frames: Buffer[]): Promise<void> {
+  private async answer(socket: zmq.Router, frames: Buffer[]): Promise<void> {
     // [identity, (routing frames..., empty delimiter)?, body]; REQ clients always send the delimiter.
     const delimiter = frames.findIndex((f, i) => i > 0 && f.length === 0);
     const envelope = delimiter === -1 ? frames.slice(0, 1) : frames.slice(0, delimiter + 1);
@@ -74,13 +88,14 @@ export class ControlServer {
       }
     }
     try {
-      await this.socket.send([...envelope, reply]);
+      await socket.send([...envelope, reply]);
     } catch (e) {
-      if (!this.socket.closed) this.log.warn({ err: e }, "control reply failed");
+      if (!socket.closed) this.log.warn({ err: e }, "control reply failed");
     }
   }
 
   close(): void {
     this.socket.close();
+    this.secure?.close();
   }
 }

@@ -5,6 +5,8 @@
  */
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
+import type { CurveServerOptions } from "./auth.js";
+import { isSecured } from "./control.js";
 import type { Topic } from "./protocol.js";
 
 /** Messages queued for one subscriber before PUB drops. */
@@ -13,21 +15,28 @@ const SEND_HWM = 1000;
 export class StatusPublisher {
   seq = 0;
   private snapshotQueued = false;
-  readonly socket = new zmq.Publisher({ sendHighWaterMark: SEND_HWM, linger: 0 });
+  private readonly socket = new zmq.Publisher({ sendHighWaterMark: SEND_HWM, linger: 0 });
+  /** tcp:// endpoints under CURVE: any client that knows the daemon's public key may subscribe. */
+  private readonly secure: zmq.Publisher | null;
 
   constructor(
     private readonly snapshot: () => object,
     private readonly log: Logger,
-  ) {}
-
-  async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await this.socket.bind(ep);
+    private readonly curve: CurveServerOptions | null = null,
+  ) {
+    this.secure = curve && new zmq.Publisher({ sendHighWaterMark: SEND_HWM, linger: 0, ...curve });
   }
 
-  /** Stamps and sends one message; returns what was sent. */
+  async bind(endpoints: string[]): Promise<void> {
+    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+  }
+
+  /** Stamps one message and sends it on every socket, under one `seq`. */
   publish(topic: Topic, body: object): void {
     const msg = JSON.stringify({ seq: ++this.seq, time: Date.now(), ...body });
-    this.socket.send([topic, msg]).catch((e: unknown) => this.log.debug({ err: e }, "status send failed"));
+    for (const socket of [this.socket, this.secure]) {
+      socket?.send([topic, msg]).catch((e: unknown) => this.log.debug({ err: e }, "status send failed"));
+    }
   }
 
   /** A snapshot after the current burst of events, so each event precedes the snapshot that includes it. */
@@ -42,5 +51,6 @@ export class StatusPublisher {
 
   close(): void {
     this.socket.close();
+    this.secure?.close();
   }
 }

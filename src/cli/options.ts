@@ -4,6 +4,8 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
 import { currentHost, type Host } from "../platform/platform.js";
 import { resolveEndpoints } from "../platform/endpoints.js";
+import { Client } from "../client/client.js";
+import { curveClientOptions, type CurveOptions } from "../client/curve.js";
 
 /** Collects a repeatable option into an array. */
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -26,7 +28,7 @@ const defaultConfig = (env: NodeJS.ProcessEnv): string => env.FLOWINIT_CONFIG ||
 export const configOption = () =>
   new Option("-c, --config <file>", "the manifest").default(defaultConfig(process.env), "$FLOWINIT_CONFIG, else ./services.yaml");
 
-export interface EndpointFlags {
+export interface EndpointFlags extends CurveOptions {
   control?: string[];
   status?: string[];
 }
@@ -34,7 +36,15 @@ export interface EndpointFlags {
 export function addEndpointOptions(cmd: Command): Command {
   return cmd
     .option("--control <ep>", "control endpoint (repeatable)", collect)
-    .option("--status <ep>", "status endpoint (repeatable)", collect);
+    .option("--status <ep>", "status endpoint (repeatable)", collect)
+    .option("--server-key <key>", "the daemon's CURVE public key, for tcp:// endpoints (flowinit keys prints it)")
+    .option("--key-file <file>", "this client's CURVE key pair (flowinit keys --client FILE writes one)");
+}
+
+/** The client of the daemon these flags name, with CURVE on a tcp:// endpoint. */
+export async function clientFor(flags: EndpointFlags): Promise<Client> {
+  const control = await clientEndpoint("control", flags);
+  return new Client({ control, curve: await curveClientOptions(control, flags) });
 }
 
 const ENV = { control: "FLOWINIT_CONTROL", status: "FLOWINIT_STATUS" } as const;

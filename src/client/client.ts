@@ -6,12 +6,15 @@ import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
 import type { Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import type { ManifestDiff } from "../manifest/diff.js";
+import type { CurveClientOptions } from "./curve.js";
 
 export interface ClientOptions {
   /** Control endpoint. Default: `FLOWINIT_CONTROL`, else the platform default. */
   control: string;
   /** How long to wait for a daemon to answer. Default 3000 ms. */
   timeoutMs?: number;
+  /** CURVE socket options for a tcp:// endpoint (see curveClientOptions). Default: none. */
+  curve?: CurveClientOptions;
 }
 
 export const DEFAULT_TIMEOUT_MS = 3000;
@@ -34,11 +37,16 @@ export class RequestError extends Error {
  * long as the daemon takes (a stop may wait out a stop_timeout) once a ping
  * has shown that a daemon answers.
  */
-export async function sendRaw(endpoint: string, body: string, timeoutMs: number | null = DEFAULT_TIMEOUT_MS): Promise<string> {
+export async function sendRaw(
+  endpoint: string,
+  body: string,
+  timeoutMs: number | null = DEFAULT_TIMEOUT_MS,
+  curve: CurveClientOptions = {},
+): Promise<string> {
   if (timeoutMs === null) {
-    await sendRaw(endpoint, "ping");
+    await sendRaw(endpoint, "ping", DEFAULT_TIMEOUT_MS, curve);
   }
-  const sock = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs ?? -1, sendTimeout: timeoutMs ?? -1 });
+  const sock = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs ?? -1, sendTimeout: timeoutMs ?? -1, ...curve });
   try {
     sock.connect(endpoint);
     await sock.send(body);
@@ -59,8 +67,9 @@ export async function request<T = Record<string, unknown>>(
   endpoint: string,
   req: Request,
   timeoutMs: number | null = DEFAULT_TIMEOUT_MS,
+  curve: CurveClientOptions = {},
 ): Promise<T> {
-  const text = await sendRaw(endpoint, JSON.stringify(req), timeoutMs);
+  const text = await sendRaw(endpoint, JSON.stringify(req), timeoutMs, curve);
   const reply = JSON.parse(text) as { ok: boolean; error?: { code: string; message: string } } & T;
   if (!reply.ok) throw new RequestError(reply.error?.code ?? "unknown", reply.error?.message ?? text, reply.error);
   return reply;
@@ -69,50 +78,56 @@ export async function request<T = Record<string, unknown>>(
 export class Client {
   readonly control: string;
   readonly timeoutMs: number;
+  private readonly curve: CurveClientOptions;
 
   constructor(opts: ClientOptions) {
     this.control = opts.control;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.curve = opts.curve ?? {};
+  }
+
+  private call<T>(req: Request, timeoutMs: number | null = this.timeoutMs): Promise<T> {
+    return request<T>(this.control, req, timeoutMs, this.curve);
   }
 
   async ping(): Promise<void> {
-    await sendRaw(this.control, "ping", this.timeoutMs);
+    await sendRaw(this.control, "ping", this.timeoutMs, this.curve);
   }
 
   async status(): Promise<Snapshot> {
-    return (await request<{ status: Snapshot }>(this.control, { cmd: "status" }, this.timeoutMs)).status;
+    return (await this.call<{ status: Snapshot }>({ cmd: "status" })).status;
   }
 
   /** Green (start) or stop flag; `pid` names the Android app's process (CONTRACT.md section 5). */
   async flag(which: "green" | "stop", opts: { pid?: number; name?: string } = {}): Promise<void> {
     const cmd = which === "green" ? "green_flag" : "stop_flag";
-    await request(this.control, { cmd, ...opts }, which === "stop" ? null : this.timeoutMs);
+    await this.call({ cmd, ...opts }, which === "stop" ? null : this.timeoutMs);
   }
 
   async start(service: string): Promise<ServiceEntry> {
-    return (await request<{ service: ServiceEntry }>(this.control, { cmd: "start", service }, this.timeoutMs)).service;
+    return (await this.call<{ service: ServiceEntry }>({ cmd: "start", service })).service;
   }
 
   /** Waits until the service's process tree is gone, however long its stop_timeout. */
   async stop(service: string): Promise<ServiceEntry> {
-    return (await request<{ service: ServiceEntry }>(this.control, { cmd: "stop", service }, null)).service;
+    return (await this.call<{ service: ServiceEntry }>({ cmd: "stop", service }, null)).service;
   }
 
   async restart(service: string): Promise<ServiceEntry> {
-    return (await request<{ service: ServiceEntry }>(this.control, { cmd: "restart", service }, null)).service;
+    return (await this.call<{ service: ServiceEntry }>({ cmd: "restart", service }, null)).service;
   }
 
   /** Where the daemon writes the service's output. */
   async logPath(service: string): Promise<string> {
-    return (await request<{ path: string }>(this.control, { cmd: "logs", service }, this.timeoutMs)).path;
+    return (await this.call<{ path: string }>({ cmd: "logs", service })).path;
   }
 
   /** Waits until the difference is applied: removed and changed services may take their stop_timeout. */
   async reload(): Promise<ManifestDiff> {
-    return request<ManifestDiff>(this.control, { cmd: "reload" }, null);
+    return this.call<ManifestDiff>({ cmd: "reload" }, null);
   }
 
   async shutdown(): Promise<void> {
-    await request(this.control, { cmd: "shutdown" }, this.timeoutMs);
+    await this.call({ cmd: "shutdown" });
   }
 }

@@ -1,6 +1,7 @@
 /** Subscribing to the status topic as an async iterator of typed messages. */
 import * as zmq from "zeromq";
 import type { EventMessage, Snapshot, Topic } from "../bus/protocol.js";
+import type { CurveClientOptions } from "./curve.js";
 
 export type StatusMessage =
   | { topic: "status"; data: Snapshot }
@@ -12,10 +13,12 @@ export interface SubscribeOptions {
   topics?: Topic[];
   /** Ends the iteration when aborted. */
   signal?: AbortSignal;
+  /** CURVE socket options for a tcp:// endpoint (see curveClientOptions). Default: none. */
+  curve?: CurveClientOptions;
 }
 
 export async function* subscribe(endpoint: string, opts: SubscribeOptions = {}): AsyncGenerator<StatusMessage> {
-  const sock = new zmq.Subscriber({ linger: 0 });
+  const sock = new zmq.Subscriber({ linger: 0, ...opts.curve });
   const stop = () => sock.close();
   opts.signal?.addEventListener("abort", stop, { once: true });
   try {

@@ -101,7 +101,7 @@ describe("key pair files", () => {
 
   it("names a missing file", async () => {
     const file = join(tempDir(), "absent.key");
-    expect((await failure(readKeyPair(file))).message).toBe(`${file}: cannot read: no such file`);
+    expect((await failure(readKeyPair(file))).message).toBe(`${file}: cannot read: no such file (flowinit keys creates one)`);
   });
 });
 

@@ -1,6 +1,5 @@
 import { Argument, type Command } from "commander";
-import { Client } from "../../client/client.js";
-import { addEndpointOptions, clientEndpoint, parsePositiveInt, type EndpointFlags } from "../options.js";
+import { addEndpointOptions, clientFor, parsePositiveInt, type EndpointFlags } from "../options.js";
 
 interface FlagFlags extends EndpointFlags {
   pid?: number;
@@ -16,7 +15,7 @@ export function flagCommand(program: Command): void {
     .option("--pid <pid>", "the Android app's PID: listed as a service while it lives", parsePositiveInt)
     .option("--name <name>", "the name the app is listed under (default: app)");
   addEndpointOptions(cmd).action(async (which: "green" | "stop", flags: FlagFlags) => {
-    const client = new Client({ control: await clientEndpoint("control", flags) });
+    const client = (await clientFor(flags));
     await client.flag(which, { pid: flags.pid, name: flags.name });
   });
 }

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { Client } from "../../client/client.js";
 import { follow, lastLines } from "../../client/tail.js";
 import { UserError } from "../../errors.js";
-import { addEndpointOptions, clientEndpoint, parseNonNegativeInt, type EndpointFlags } from "../options.js";
+import { addEndpointOptions, clientFor, parseNonNegativeInt, type EndpointFlags } from "../options.js";
 
 export function logsCommand(program: Command): void {
   const cmd = program
@@ -12,7 +11,7 @@ export function logsCommand(program: Command): void {
     .option("-n, --lines <n>", "how many lines", parseNonNegativeInt, 10)
     .option("-f, --follow", "keep printing what the service writes");
   addEndpointOptions(cmd).action(async (service: string, flags: EndpointFlags & { lines: number; follow?: boolean }) => {
-    const path = await new Client({ control: await clientEndpoint("control", flags) }).logPath(service);
+    const path = await (await clientFor(flags)).logPath(service);
     const tail = await lastLines(path, flags.lines).catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return { text: "", end: 0, missing: true };
       throw new UserError(`cannot read ${path}: ${e.code ?? e.message}`);

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { Client } from "../../client/client.js";
 import { formatServiceLine } from "../format.js";
-import { addEndpointOptions, clientEndpoint, type EndpointFlags } from "../options.js";
+import { addEndpointOptions, clientFor, type EndpointFlags } from "../options.js";
 
 type Verb = "start" | "stop" | "restart";
 
@@ -15,7 +14,7 @@ const DESCRIPTIONS: Record<Verb, string> = {
 function serviceCommand(program: Command, verb: Verb): void {
   const cmd = program.command(verb).description(DESCRIPTIONS[verb]).argument("<service>", "the service's name");
   addEndpointOptions(cmd).action(async (service: string, flags: EndpointFlags) => {
-    const client = new Client({ control: await clientEndpoint("control", flags) });
+    const client = (await clientFor(flags));
     const entry = await client[verb](service);
     process.stdout.write(`${formatServiceLine(entry)}\n`);
   });

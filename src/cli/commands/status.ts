@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { Client } from "../../client/client.js";
 import { formatStatus } from "../format.js";
-import { addEndpointOptions, clientEndpoint, type EndpointFlags } from "../options.js";
+import { addEndpointOptions, clientFor, type EndpointFlags } from "../options.js";
 
 interface StatusFlags extends EndpointFlags {
   json?: boolean;
@@ -14,9 +13,9 @@ export function statusCommand(program: Command): void {
     .description("show the daemon and its services")
     .option("--json", "print the status snapshot as JSON");
   addEndpointOptions(cmd).action(async (flags: StatusFlags) => {
-    const control = await clientEndpoint("control", flags);
-    const snapshot = await new Client({ control }).status();
-    const text = flags.json ? JSON.stringify(snapshot, null, 2) : formatStatus(snapshot, control, pc.isColorSupported);
+    const client = await clientFor(flags);
+    const snapshot = await client.status();
+    const text = flags.json ? JSON.stringify(snapshot, null, 2) : formatStatus(snapshot, client.control, pc.isColorSupported);
     process.stdout.write(`${text}\n`);
   });
 }

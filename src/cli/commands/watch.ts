@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import pc from "picocolors";
+import { curveClientOptions, type CurveClientOptions } from "../../client/curve.js";
 import { subscribe } from "../../client/subscribe.js";
 import { formatWatchFrame, type WatchView } from "../format.js";
 import { addEndpointOptions, clientEndpoint, type EndpointFlags } from "../options.js";
@@ -25,6 +26,7 @@ export function watchCommand(program: Command): void {
     .option("--json", "print every message as one JSON line, its topic first");
   addEndpointOptions(cmd).action(async (flags: WatchFlags) => {
     const endpoint = await clientEndpoint("status", flags);
+    const curve = await curveClientOptions(endpoint, flags);
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.on("SIGINT", stop);
@@ -32,7 +34,7 @@ export function watchCommand(program: Command): void {
     // A reader that went away (`| head`) ends the watch instead of failing every later write.
     process.stdout.on("error", stop);
     try {
-      await (flags.json ? watchJson(endpoint, ac.signal) : watchTable(endpoint, ac.signal));
+      await (flags.json ? watchJson(endpoint, curve, ac.signal) : watchTable(endpoint, curve, ac.signal));
     } finally {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -41,14 +43,14 @@ export function watchCommand(program: Command): void {
   });
 }
 
-async function watchJson(endpoint: string, signal: AbortSignal): Promise<void> {
-  for await (const m of subscribe(endpoint, { signal })) {
+async function watchJson(endpoint: string, curve: CurveClientOptions, signal: AbortSignal): Promise<void> {
+  for await (const m of subscribe(endpoint, { signal, curve })) {
     // One write a line: stdout is synchronous for pipes and files, so each line leaves at once.
     process.stdout.write(`${JSON.stringify({ topic: m.topic, ...m.data })}\n`);
   }
 }
 
-async function watchTable(endpoint: string, signal: AbortSignal): Promise<void> {
+async function watchTable(endpoint: string, curve: CurveClientOptions, signal: AbortSignal): Promise<void> {
   const out = process.stdout;
   const color = pc.isColorSupported;
   let view: WatchView = { endpoint, snapshot: null, events: [], silentFor: null };
@@ -81,7 +83,7 @@ async function watchTable(endpoint: string, signal: AbortSignal): Promise<void> 
 
   draw();
   try {
-    for await (const m of subscribe(endpoint, { topics: ["status", "event"], signal })) {
+    for await (const m of subscribe(endpoint, { topics: ["status", "event"], signal, curve })) {
       if (m.topic === "event") {
         view = { ...view, events: [...view.events, m.data].slice(-RECENT_EVENTS) };
       } else if (m.topic === "status") {
