@@ -17,9 +17,16 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 /** Which of the server's sockets an endpoint goes to: CURVE is set per socket, not per endpoint. */
 export const isSecured = (endpoint: string, curve: object | null) => curve !== null && endpoint.startsWith("tcp://");
 
+/**
+ * sendTimeout 0: a reply goes at once or not at all (to a peer past its
+ * high-water mark), and zeromq.js never defers a send, which would make a
+ * second send in the same turn throw "Socket is busy writing".
+ */
+const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES };
+
 export class ControlServer {
   /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
-  readonly socket = new zmq.Router({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES });
+  readonly socket = new zmq.Router(OPTIONS);
   /** tcp:// endpoints under CURVE; only authorized client keys get through its ZAP handler. */
   private readonly secure: zmq.Router | null;
 
@@ -28,7 +35,7 @@ export class ControlServer {
     private readonly log: Logger,
     private readonly curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Router({ linger: 0, maxMessageSize: MAX_REQUEST_BYTES, ...curve });
+    this.secure = curve && new zmq.Router({ ...OPTIONS, ...curve });
   }
 
   /**

@@ -11,11 +11,17 @@ import type { Topic } from "./protocol.js";
 
 /** Messages queued for one subscriber before PUB drops. */
 const SEND_HWM = 1000;
+/**
+ * sendTimeout 0 keeps every send on zeromq.js's synchronous path. Otherwise
+ * it defers every 513th send in a row to a later turn, and a second send in
+ * the same turn (an event and its snapshot) throws "Socket is busy writing".
+ */
+const OPTIONS = { sendHighWaterMark: SEND_HWM, sendTimeout: 0, linger: 0 };
 
 export class StatusPublisher {
   seq = 0;
   private snapshotQueued = false;
-  private readonly socket = new zmq.Publisher({ sendHighWaterMark: SEND_HWM, linger: 0 });
+  private readonly socket = new zmq.Publisher(OPTIONS);
   /** tcp:// endpoints under CURVE: any client that knows the daemon's public key may subscribe. */
   private readonly secure: zmq.Publisher | null;
 
@@ -24,7 +30,7 @@ export class StatusPublisher {
     private readonly log: Logger,
     private readonly curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Publisher({ sendHighWaterMark: SEND_HWM, linger: 0, ...curve });
+    this.secure = curve && new zmq.Publisher({ ...OPTIONS, ...curve });
   }
 
   async bind(endpoints: string[]): Promise<void> {
@@ -35,7 +41,13 @@ export class StatusPublisher {
   publish(topic: Topic, body: object): void {
     const msg = JSON.stringify({ seq: ++this.seq, time: Date.now(), ...body });
     for (const socket of [this.socket, this.secure]) {
-      socket?.send([topic, msg]).catch((e: unknown) => this.log.debug({ err: e }, "status send failed"));
+      if (socket === null) continue;
+      // A status message that cannot go now is dropped, never waited for: subscribers see the seq gap.
+      try {
+        socket.send([topic, msg]).catch((e: unknown) => this.log.debug({ err: e }, "status send failed"));
+      } catch (e) {
+        this.log.debug({ err: e }, "status send failed");
+      }
     }
   }
 
