@@ -1,0 +1,723 @@
+#!/usr/bin/env node
+/**
+ * flowinit's benchmark (issue 5). Starts the real daemon (bin/flowinit.js,
+ * so build first: `npm run bench` does) on generated manifests and measures
+ * it from outside. The method, the figures and how to read them are in
+ * docs/performance.md.
+ *
+ *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,ping,crash,soak]
+ *                      [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"]
+ *
+ * --quick    fewer repetitions and a 5 s idle window (scaled to 20 s)
+ * --only     run only these scenarios
+ * --out      where the JSON goes (default bench/results.json)
+ * --profile  run every daemon under `node --cpu-prof` and print, per scenario,
+ *            the top self-time functions inside its measurement spans
+ *            (timings are then perturbed; default DIR: $TMPDIR/flowinit-bench-profiles)
+ * --keep     keep the temp folders (manifests, marks, daemon and service logs)
+ * --node-flags "FLAGS"  extra flags for every daemon's node, for experiments
+ *            (e.g. "--max-semi-space-size=1"); recorded in the JSON
+ *
+ * Never part of `npm test`: no file here matches vitest's *.test.* / *.spec.*.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  abnormal,
+  BIN,
+  checkClock,
+  cpuSeconds,
+  cpuSecondsFine,
+  Daemon,
+  killEverything,
+  killTagged,
+  liveInGroups,
+  machine,
+  marked,
+  Marks,
+  memory,
+  monoUs,
+  otherSupervisors,
+  procCounts,
+  profiled,
+  recalibrate,
+  ROOT,
+  sleep,
+  summarize,
+  tempRoot,
+  wallMs,
+} from "./lib.mjs";
+import { formatSummary, summarizeProfiles } from "./profile.mjs";
+
+const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "ping", "crash", "soak"];
+
+function parseArgs(argv) {
+  const opts = { quick: false, only: SCENARIOS, out: join(ROOT, "bench/results.json"), profile: null, keep: false, nodeFlags: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") opts.quick = true;
+    else if (a === "--keep") opts.keep = true;
+    else if (a === "--out") opts.out = resolve(argv[++i]);
+    else if (a === "--node-flags") opts.nodeFlags = argv[++i].split(/\s+/).filter(Boolean);
+    else if (a === "--only") {
+      opts.only = argv[++i].split(",");
+      for (const s of opts.only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
+    } else if (a === "--profile") {
+      opts.profile = argv[i + 1] && !argv[i + 1].startsWith("--") ? resolve(argv[++i]) : join(tmpdir(), "flowinit-bench-profiles");
+    } else if (a === "--help" || a === "-h") {
+      console.log(`node bench/run.mjs [--quick] [--only ${SCENARIOS.join(",")}] [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const root = tempRoot();
+const results = {};
+const rows = [];
+const hasPython = spawnSync("python3", ["-c", "import ctypes"], { stdio: "ignore" }).status === 0;
+
+/** One line of the table; `ok` null means informational. */
+function row(figure, measured, target, ok) {
+  rows.push({ figure, measured, target, met: ok === null ? "-" : ok ? "yes" : "NO" });
+}
+
+const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 1)} ms` : "n/a");
+const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+function daemonOpts(label, extra = {}) {
+  return { label, profileDir: opts.profile, nodeFlags: opts.nodeFlags, ...extra };
+}
+
+function log(msg) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** `count` services named s000..., each marking its start then running `rest`. */
+function manyServices(marks, count, fields, rest) {
+  const services = {};
+  for (let i = 0; i < count; i++) {
+    const name = `s${String(i).padStart(3, "0")}`;
+    services[name] = { command: marked(name, marks, rest), ...fields };
+  }
+  return { services };
+}
+
+async function finish(d) {
+  await d.stop();
+  if (!opts.keep) d.remove();
+}
+
+/* 1. Restart after kill -9 -------------------------------------------------- */
+
+/**
+ * Kills the service's current process (the pid of its latest mark) `n` times;
+ * per kill, the wall time it was sent and the new process's mark.
+ */
+async function killLoop(marks, n, after = async () => undefined) {
+  const out = [];
+  let cur = await marks.until((all) => all.at(-1), "first start");
+  for (let i = 0; i < n; i++) {
+    // A stable, idle service; the jitter samples collisions with the daemon's tick fairly.
+    await sleep(20 + Math.random() * 30);
+    const idx = marks.all.length;
+    const old = cur.pid;
+    const t0 = wallMs();
+    process.kill(old, "SIGKILL");
+    cur = await marks.until((all) => {
+      for (let j = idx; j < all.length; j++) if (all[j].pid !== old) return all[j];
+      return undefined;
+    }, "restart mark");
+    out.push({ t0, old, mark: cur });
+    await after(out.at(-1));
+  }
+  return out;
+}
+
+/** The same kill loop against a minimal supervisor: a shell loop, or a few lines of Node. */
+async function floor(kind, n) {
+  const dir = mkdtempSync(join(root, `floor-${kind}-`));
+  const marks = new Marks(join(dir, "marks"));
+  const tag = `${kind}-${process.pid}-${Date.now()}`;
+  const env = { ...process.env, CMD: marked("svc", marks.file), FLOWINIT_BENCH_TAG: tag };
+  const [cmd, args] =
+    kind === "shell"
+      ? ["sh", ["-c", 'while :; do sh -c "$CMD"; done']]
+      : [
+          process.execPath,
+          [
+            "-e",
+            // What the daemon does at the least: a detached child, its output piped, respawned on exit.
+            `const { spawn } = require("node:child_process");
+             (function run() {
+               const c = spawn("sh", ["-c", process.env.CMD], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+               c.stdout.resume(); c.stderr.resume();
+               c.on("exit", run);
+             })();`,
+          ],
+        ];
+  const sup = spawn(cmd, args, { stdio: "ignore", env, detached: true });
+  try {
+    await marks.until((all) => all.at(-1), "first start");
+    const c0 = cpuSecondsFine(sup.pid);
+    const runs = await killLoop(marks, n);
+    const cpuMs = ((cpuSecondsFine(sup.pid) - c0) * 1000) / n;
+    return { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+  } finally {
+    process.kill(-sup.pid, "SIGKILL");
+    killTagged(tag);
+    marks.close();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchRestart() {
+  const n = opts.quick ? 60 : 300;
+  // At most 100 kills per daemon (about 400 status messages): see "zeromq.js
+  // send limit" in docs/performance.md; one daemon would not live through 300.
+  const perDaemon = 100;
+  const restart = [];
+  const event = [];
+  const running = [];
+  const cpuPerRestart = [];
+  for (let done = 0; done < n; done += perDaemon) {
+    const d = new Daemon(
+      root,
+      (marks) => ({ services: { svc: { command: marked("svc", marks), nowait: true, restart: "always", stable_after: 0 } } }),
+      daemonOpts("restart"),
+    );
+    const marks = d.watchMarks();
+    d.start();
+    const rec = d.subscribe();
+    try {
+      await d.ready();
+      // The subscriber is connected once a message (the 500 ms tick at the latest) arrives.
+      await rec.waitFor((m) => m.topic === "status", "a status message");
+      await d.allRunning();
+      let from = rec.messages.length;
+      const count = Math.min(perDaemon, n - done);
+      const c0 = cpuSecondsFine(d.pid);
+      const end = d.span();
+      await killLoop(marks, count, async ({ t0, old, mark }) => {
+        const ev = await rec.waitFor((m) => m.topic === "event" && m.data.service === "svc" && m.data.from === "running", "exit event", from);
+        const up = await rec.waitFor((m) => m.topic === "event" && m.data.to === "running" && m.data.pid === mark.pid, "running event", from);
+        if (ev.data.pid !== old) throw new Error(`exit event names pid ${ev.data.pid}, killed ${old}`);
+        restart.push(mark.ms - t0);
+        event.push(ev.at - t0);
+        running.push(up.at - t0);
+        from = rec.messages.length;
+      });
+      end();
+      cpuPerRestart.push(((cpuSecondsFine(d.pid) - c0) * 1000) / count);
+    } finally {
+      rec.close();
+      await finish(d);
+    }
+  }
+  const nFloor = opts.quick ? 30 : 100;
+  const r = {
+    restart: summarize(restart),
+    event: summarize(event),
+    running_event: summarize(running),
+    // Includes the tick (2 snapshots a second) during the ~35 ms between kills.
+    daemon_cpu_ms_per_restart: summarize(cpuPerRestart).p50,
+    floor_shell_loop: await floor("shell", nFloor),
+    floor_node_spawn: await floor("node", nFloor),
+  };
+  results.restart = r;
+  row("restart after kill -9, p50 (kill -> new start mark)", ms(r.restart.p50), "<= 4 ms", r.restart.p50 <= 4);
+  row("restart after kill -9, p90", ms(r.restart.p90), "<= 6 ms", r.restart.p90 <= 6);
+  row("event on status topic after kill -9, p50", ms(r.event.p50), "<= 2 ms", r.event.p50 <= 2);
+  row("  running event of the new pid, p50", ms(r.running_event.p50), "", null);
+  row("  daemon CPU per restart (incl. its share of the tick)", ms(r.daemon_cpu_ms_per_restart), "", null);
+  const fl = (f) => `${ms(f.p50)} / ${ms(f.p90)}; ${ms(f.supervisor_cpu_ms_per_restart)}`;
+  row("  floor: shell-loop supervisor: p50 / p90; its CPU per restart", fl(r.floor_shell_loop), "", null);
+  row("  floor: 6-line Node spawn loop: p50 / p90; its CPU per restart", fl(r.floor_node_spawn), "", null);
+}
+
+/* 2. Cold start and green flag --------------------------------------------- */
+
+/** Wall time of a process from spawn to exit, p50 of `n`. */
+function timeProcess(cmd, args, n) {
+  const t = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = wallMs();
+    spawnSync(cmd, args, { stdio: "ignore", cwd: ROOT });
+    t.push(wallMs() - t0);
+  }
+  return summarize(t).p50;
+}
+
+async function benchCold() {
+  const reps = opts.quick ? 3 : 10;
+  const toLast = [];
+  const toFirst = [];
+  const fromFirstMessage = [];
+  const fromStartedAt = [];
+  const firstSeqs = [];
+  for (let r = 0; r < reps; r++) {
+    const d = new Daemon(root, (marks) => manyServices(marks, 100, { nowait: true }), daemonOpts("cold"));
+    const marks = d.watchMarks();
+    d.start();
+    // Connects before the daemon binds; a 1 ms reconnect interval catches it soon after.
+    const rec = d.subscribe({ reconnectInterval: 1 });
+    try {
+      const all = await marks.distinct(100, 0, 30_000);
+      d.windows.push([d.spawnedMono, monoUs(), "cold"]);
+      const last = Math.max(...all.map((m) => m.ms));
+      const first = Math.min(...all.map((m) => m.ms));
+      const snap = await rec.waitFor((m) => m.topic === "status", "a snapshot");
+      const firstMsg = rec.messages.reduce((a, b) => (b.data.seq < a.data.seq ? b : a));
+      toLast.push(last - d.spawnedAt);
+      toFirst.push(first - d.spawnedAt);
+      // The daemon's own stamp (ms) of the first message this subscriber got, and its seq.
+      fromFirstMessage.push(last - firstMsg.data.time);
+      firstSeqs.push(firstMsg.data.seq);
+      fromStartedAt.push(last - snap.data.daemon.started_at);
+    } finally {
+      rec.close();
+      await finish(d);
+    }
+  }
+  const r = {
+    spawn_to_last_mark: summarize(toLast),
+    spawn_to_first_mark: summarize(toFirst),
+    first_message_to_last_mark: summarize(fromFirstMessage),
+    first_message_seqs: firstSeqs,
+    started_at_to_last_mark: summarize(fromStartedAt),
+    node_e_0_ms: timeProcess(process.execPath, ["-e", "0"], 5),
+    node_import_daemon_ms: timeProcess(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`], 5),
+    flowinit_help_ms: timeProcess(process.execPath, [BIN, "--help"], 5),
+  };
+  results.cold = r;
+  row("cold start, 100 nowait: daemon spawn -> last mark, p50", ms(r.spawn_to_last_mark.p50), "<= 300 ms", r.spawn_to_last_mark.p50 <= 300);
+  row("  daemon spawn -> first mark, p50", ms(r.spawn_to_first_mark.p50), "", null);
+  row("  first status-topic message -> last mark, p50", ms(r.first_message_to_last_mark.p50), "<= 300 ms", r.first_message_to_last_mark.p50 <= 300);
+  row("  daemon started_at -> last mark, p50", ms(r.started_at_to_last_mark.p50), "", null);
+  row("  node -e 0 / import dist/daemon.js / flowinit --help (whole process)", `${ms(r.node_e_0_ms)} / ${ms(r.node_import_daemon_ms)} / ${ms(r.flowinit_help_ms)}`, "", null);
+}
+
+async function flagCycles(cycles, label) {
+  const d = new Daemon(root, (marks) => manyServices(marks, 100, {}), daemonOpts(label));
+  const marks = d.watchMarks();
+  d.start();
+  const toLast = [];
+  const ack = [];
+  try {
+    await d.ready();
+    for (let c = 0; c < cycles; c++) {
+      await sleep(300);
+      const idx = marks.all.length;
+      const end = d.span();
+      const t0 = wallMs();
+      const reply = await d.request("green_flag");
+      ack.push(wallMs() - t0);
+      if (reply !== "ACK") throw new Error(`green_flag answered ${reply}`);
+      const all = await marks.distinct(100, idx, 30_000);
+      end();
+      toLast.push(Math.max(...all.map((m) => m.ms)) - t0);
+      await d.allRunning();
+      // The JSON stop_flag answers once every gated service is down.
+      if (c < cycles - 1) await d.json({ cmd: "stop_flag" });
+    }
+  } finally {
+    await finish(d);
+  }
+  return { toLast, ack };
+}
+
+async function benchFlag() {
+  const reps = opts.quick ? 3 : 10;
+  // One flag per daemon for the latency (see "zeromq.js send limit" in docs/performance.md) ...
+  const toLast = [];
+  const ack = [];
+  for (let r = 0; r < reps; r++) {
+    const one = await flagCycles(1, "flag");
+    toLast.push(...one.toLast);
+    ack.push(...one.ack);
+  }
+  const r = { flag_to_last_mark: summarize(toLast), ack: summarize(ack) };
+  results.flag = r;
+  row("green flag -> last of 100 gated marks, p50", ms(r.flag_to_last_mark.p50), "<= 300 ms", r.flag_to_last_mark.p50 <= 300);
+  row("  green flag ACK round trip, p50", ms(r.ack.p50), "", null);
+  // ... and whether one daemon lives through the app toggling the flag (~400 status messages a cycle).
+  const before = abnormal.length;
+  let survived;
+  try {
+    await flagCycles(3, "flag-cycles");
+    survived = abnormal.length === before;
+  } catch (e) {
+    survived = false;
+    log(`flag cycles: ${e.message}`);
+  }
+  results.flag.three_cycles_survived = survived;
+  results.flag.three_cycles_errors = abnormal.slice(before);
+  row("one daemon, 3 green/stop_flag cycles of 100 services: no crash", survived ? "yes" : "crashed", "yes", survived);
+}
+
+/* 3. Stop of 20 process trees ----------------------------------------------- */
+
+async function stopOnce(ignoring, reaper) {
+  const label = `${ignoring ? "stop-ignoring" : "stop"}${reaper ? "-reaped" : ""}`;
+  const d = new Daemon(
+    root,
+    (marks) => {
+      const m = manyServices(marks, 20, { nowait: true }, "sleep 1000 & wait");
+      if (ignoring) {
+        const s = m.services.s000;
+        // The trap is inherited: the sleep ignores SIGTERM too.
+        s.command = `trap '' TERM; ${s.command}`;
+        s.stop_timeout = "1s";
+      }
+      return m;
+    },
+    daemonOpts(label, { reaper }),
+  );
+  const marks = d.watchMarks();
+  d.start();
+  try {
+    await d.ready();
+    await marks.distinct(20);
+    const st = await d.allRunning();
+    const pgids = st.services.map((s) => s.pid);
+    // Each tree is a shell and its sleep: wait for all 40 to exist.
+    const deadline = Date.now() + 5000;
+    let before = liveInGroups(pgids);
+    while (before.length < 40 && Date.now() < deadline) {
+      await sleep(10);
+      before = liveInGroups(pgids);
+    }
+    if (before.length < 40) throw new Error(`expected 40 processes in the 20 groups, found ${before.length}`);
+    await sleep(200);
+    const proc = procCounts();
+    const end = d.span();
+    const t0 = d.terminate();
+    const { code, signal } = await d.exited;
+    end();
+    const took = d.exitedAt - t0;
+    const left = liveInGroups(pgids);
+    return { took, code, signal, before: before.length, proc, left: left.map((p) => ({ pid: p.pid, pgrp: p.pgrp, state: p.state })) };
+  } finally {
+    await finish(d);
+  }
+}
+
+async function benchStop() {
+  const reps = opts.quick ? 3 : 10;
+  const variant = async (ignoring, reaper, n) => {
+    const runs = [];
+    for (let r = 0; r < n; r++) runs.push(await stopOnce(ignoring, reaper));
+    return {
+      took: summarize(runs.map((x) => x.took)),
+      left: runs.reduce((a, x) => a + x.left.length, 0),
+      nonzero_exits: runs.filter((x) => x.code !== 0).length,
+      runs,
+    };
+  };
+  const plain = await variant(false, false, reps);
+  const ign = await variant(true, false, opts.quick ? 1 : 3);
+  results.stop = { honouring: plain, one_ignoring: ign };
+  const zombies = plain.runs[0]?.proc;
+  row("stop 20 trees (SIGTERM to daemon -> daemon exit), p50", ms(plain.took.p50), "<= 100 ms", plain.took.p50 <= 100);
+  row("  processes of those groups left alive; non-zero exits", `${plain.left}; ${plain.nonzero_exits}`, "0; 0", plain.left === 0 && plain.nonzero_exits === 0);
+  if (zombies) row("  (/proc then: processes / zombies, pid 1 reaps none)", `${zombies.processes} / ${zombies.zombies}`, "", null);
+  if (hasPython) {
+    const reaped = await variant(false, true, reps);
+    results.stop.honouring_orphans_reaped = reaped;
+    row("  same, orphans reaped (bench/reaper.py, as Android's init), p50", ms(reaped.took.p50), "<= 100 ms", reaped.took.p50 <= 100);
+  }
+  row("stop with one tree ignoring SIGTERM (stop_timeout 1s), p50", ms(ign.took.p50), "~1 s (<= 1100 ms)", ign.took.p50 >= 1000 && ign.took.p50 <= 1100);
+  row("  processes left alive; non-zero exits", `${ign.left}; ${ign.nonzero_exits}`, "0; 0", ign.left === 0 && ign.nonzero_exits === 0);
+}
+
+/* 4 and 5. Idle with 100 services; ping round trip -------------------------- */
+
+/** PSS of an idle Node process that has run `code` (an ES module body), for what the daemon's share is. */
+async function idleNodePss(code) {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", `${code}; console.log("ready"); setInterval(() => {}, 1e6);`], {
+    stdio: ["ignore", "pipe", "ignore"],
+    cwd: ROOT,
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      child.stdout.on("data", (b) => b.toString().includes("ready") && resolve());
+      child.once("exit", (c) => reject(new Error(`node exited ${c}`)));
+    });
+    await sleep(1000);
+    return memory(child.pid);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+async function benchIdleAndPing(doIdle, doPing) {
+  const windowS = opts.quick ? 5 : 20;
+  const d = new Daemon(root, (marks) => manyServices(marks, 100, { nowait: true }), daemonOpts("idle"));
+  const marks = d.watchMarks();
+  d.start();
+  try {
+    await d.ready();
+    await marks.distinct(100, 0, 30_000);
+    await d.allRunning();
+    // Let start-up work (JIT, GC of the start's garbage, log writes) settle.
+    await sleep(opts.quick ? 2000 : 5000);
+    if (doIdle) {
+      const measure = async () => {
+        const c0 = cpuSeconds(d.pid);
+        const f0 = cpuSecondsFine(d.pid);
+        const t0 = wallMs();
+        const end = d.span("idle");
+        await sleep(windowS * 1000);
+        end();
+        const c1 = cpuSeconds(d.pid);
+        const f1 = cpuSecondsFine(d.pid);
+        const seconds = (wallMs() - t0) / 1000;
+        const cpu = c1 - c0;
+        return { window_s: seconds, cpu_s: cpu, cpu_s_per_20s: (cpu * 20) / seconds, schedstat_cpu_s_per_20s: ((f1 - f0) * 20) / seconds, ...memory(d.pid) };
+      };
+      const alone = await measure();
+      const rec = d.subscribe();
+      await rec.waitFor(() => true, "a message");
+      const n0 = rec.messages.length;
+      const watched = await measure();
+      watched.messages = rec.messages.length - n0;
+      watched.bytes_per_snapshot = Buffer.byteLength(JSON.stringify(rec.messages.findLast((m) => m.topic === "status")?.data ?? {}));
+      rec.close();
+      results.idle = { no_subscriber: alone, one_subscriber: watched };
+      const scaled = windowS === 20 ? "" : ` (${windowS} s, scaled)`;
+      const fine = (x) => ` (schedstat ${x.schedstat_cpu_s_per_20s.toFixed(3)})`;
+      row(`idle, 100 services, no subscriber: CPU per 20 s${scaled}`, `${alone.cpu_s_per_20s.toFixed(2)} s${fine(alone)}`, "<= 0.2 s", alone.cpu_s_per_20s <= 0.2);
+      row(`idle, 100 services, one subscriber: CPU per 20 s${scaled}`, `${watched.cpu_s_per_20s.toFixed(2)} s${fine(watched)}`, "<= 0.2 s", watched.cpu_s_per_20s <= 0.2);
+      // PSS moves with the V8 young generation's size; the larger of the two readings counts.
+      const pss = Math.max(alone.pss, watched.pss);
+      row("idle, 100 services: daemon PSS (larger of 2 readings)", `${mib(pss)} (${mib(alone.pss)}, ${mib(watched.pss)})`, "<= 45 MiB", pss <= 45 * 2 ** 20);
+      row("  of which anon / file-backed; USS; RSS", `${mib(watched.pss_anon)} / ${mib(watched.pss_file)}; ${mib(watched.uss)}; ${mib(watched.rss)}`, "", null);
+      row("  status snapshot size (100 services)", `${(watched.bytes_per_snapshot / 1024).toFixed(1)} KiB`, "", null);
+      const bare = await idleNodePss("");
+      const imported = await idleNodePss(`await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`);
+      results.idle.idle_node = bare;
+      results.idle.node_after_import_daemon = imported;
+      row("  PSS (USS) of an idle node / node after import dist/daemon.js", `${mib(bare.pss)} (${mib(bare.uss)}) / ${mib(imported.pss)} (${mib(imported.uss)})`, "", null);
+    }
+    if (doPing) {
+      const warm = opts.quick ? 100 : 200;
+      const n = 2000;
+      for (let i = 0; i < warm; i++) await d.request("ping");
+      const rtt = [];
+      const end = d.span("ping");
+      for (let i = 0; i < n; i++) {
+        const t0 = wallMs();
+        const reply = await d.request("ping");
+        rtt.push(wallMs() - t0);
+        if (reply !== "PONG") throw new Error(`ping answered ${reply}`);
+      }
+      end();
+      const r = summarize(rtt);
+      results.ping = r;
+      const us = (v) => `${(v * 1000).toFixed(0)} us`;
+      row(`control ping -> PONG round trip, p50 (${n} on one REQ)`, us(r.p50), "<= 300 us", r.p50 <= 0.3);
+      row("  ping p90 / p99", `${us(r.p90)} / ${us(r.p99)}`, "", null);
+    }
+  } finally {
+    await finish(d);
+  }
+}
+
+/* 6. Crash loop ---------------------------------------------------------------- */
+
+async function benchCrash() {
+  const warmS = 1;
+  const windowS = 5;
+  const d = new Daemon(
+    root,
+    (marks) => ({
+      services: {
+        crashes: {
+          command: marked("crashes", marks, "exit 1"),
+          nowait: true,
+          restart_delay: "1ms",
+          restart_delay_max: "10ms",
+          max_restarts: 1000000,
+          stable_after: "10s",
+        },
+      },
+    }),
+    daemonOpts("crash"),
+  );
+  const marks = d.watchMarks();
+  d.start();
+  try {
+    await d.ready();
+    // Past the doubling: the delay is at its 10 ms cap after 4 crashes.
+    await sleep(warmS * 1000);
+    // Sampled every 100 ms, so that a daemon that dies half-way still yields its rate so far.
+    const samples = [];
+    const end = d.span();
+    for (const until = wallMs() + windowS * 1000; wallMs() < until; ) {
+      const cpu = cpuSeconds(d.pid);
+      if (cpu === null || d.exitedAt !== undefined) break;
+      marks.read();
+      samples.push({ at: wallMs(), cpu, starts: marks.all.length });
+      await sleep(100);
+    }
+    end();
+    const a = samples[0];
+    const b = samples.at(-1);
+    const seconds = (b.at - a.at) / 1000;
+    const cpu = b.cpu - a.cpu;
+    const starts = b.starts - a.starts;
+    const died = d.exitedAt !== undefined || cpuSeconds(d.pid) === null;
+    const pct = (cpu / seconds) * 100;
+    results.crash = {
+      window_s: seconds,
+      died_early: died,
+      cpu_s: cpu,
+      cpu_percent: pct,
+      restarts: starts,
+      restarts_per_s: starts / seconds,
+      cpu_ms_per_restart: (cpu * 1000) / starts,
+    };
+    const note = died ? ` (daemon died after ${(seconds + warmS).toFixed(1)} s; rate until then)` : "";
+    row(`crash loop (exit 1, delay 1..10 ms): daemon CPU${note}`, `${pct.toFixed(1)} %`, "< 5 %", pct < 5 && !died);
+    row("  restarts per second; daemon CPU per restart", `${(starts / seconds).toFixed(0)} /s; ${results.crash.cpu_ms_per_restart.toFixed(2)} ms`, "", null);
+  } finally {
+    await finish(d);
+  }
+}
+
+/* 7. Soak: many status messages ------------------------------------------------ */
+
+/**
+ * An idle daemon with one service and a 20 ms tick publishes ~100 messages a
+ * second: what the default 500 ms tick publishes in 2 minutes, in 10 s.
+ * Whether it is still alive then.
+ */
+async function benchSoak() {
+  const seconds = 10;
+  const d = new Daemon(root, { settings: { interval: "20ms" }, services: { one: { command: "exec sleep 1000", nowait: true } } }, daemonOpts("soak"));
+  d.start();
+  const rec = d.subscribe();
+  let died = null;
+  try {
+    await d.ready();
+    await rec.waitFor(() => true, "a message");
+    const t0 = Date.now();
+    while (Date.now() - t0 < seconds * 1000 && d.exitedAt === undefined) await sleep(50);
+    if (d.exitedAt !== undefined) died = (Date.now() - t0) / 1000;
+    const lastSeq = rec.messages.at(-1)?.data.seq ?? 0;
+    results.soak = { seconds, died_after_s: died, messages_published: lastSeq };
+    row(
+      `soak: 20 ms tick, ${seconds} s (~2 min of the default tick): daemon alive`,
+      died === null ? `yes (${lastSeq} messages)` : `died after ${died.toFixed(1)} s, seq ${lastSeq}`,
+      "yes",
+      died === null,
+    );
+  } finally {
+    rec.close();
+    await finish(d);
+  }
+}
+
+/* ---------------------------------------------------------------------- main */
+
+function printTable() {
+  const head = ["figure", "measured", "target", "met?"];
+  const cells = rows.map((r) => [r.figure, r.measured, r.target, r.met]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
+  for (const c of cells) console.log(line(c));
+}
+
+/** The top self-time functions of the daemons of `label`, inside their `kind` spans. */
+function profileReport(label, kind = label) {
+  if (opts.profile === null || !existsSync(opts.profile)) return;
+  const files = readdirSync(opts.profile)
+    .filter((f) => f.startsWith(`${label}-`) && /^[a-z-]+-[0-9a-f]{12}\.cpuprofile$/.test(f) && f.slice(0, -".cpuprofile".length - 13) === label)
+    .map((f) => join(opts.profile, f));
+  if (files.length === 0) return;
+  const summary = summarizeProfiles(files, (file) => {
+    const tag = /-([0-9a-f]{12})\.cpuprofile$/.exec(file)?.[1];
+    const w = (profiled.get(tag)?.windows ?? []).filter((x) => x[2] === kind);
+    return w.length > 0 ? w : null;
+  });
+  (results.profiles ??= {})[kind] = { files, ...summary, functions: summary.functions.slice(0, 30), modules: summary.modules.slice(0, 15) };
+  console.log(`\n== cpu profile: ${kind} (${files.length} daemon${files.length > 1 ? "s" : ""}, measurement spans only) ==`);
+  console.log(formatSummary(summary, 20));
+}
+
+async function main() {
+  const info = machine();
+  const clock = checkClock();
+  if (!clock.ok) log(`warning: the wall clock calibration disagrees with date +%s%N: ${JSON.stringify(clock)}`);
+  if (opts.profile !== null) {
+    rmSync(opts.profile, { recursive: true, force: true });
+    mkdirSync(opts.profile, { recursive: true });
+  }
+  log(`machine: ${info.nproc} x ${info.cpu}, node ${info.node}; temp ${root}${opts.quick ? "; quick" : ""}`);
+  const steps = [
+    ["restart", benchRestart, [["restart"]]],
+    ["cold", benchCold, [["cold"]]],
+    ["flag", benchFlag, [["flag"], ["flag-cycles"]]],
+    ["stop", benchStop, [["stop"], ["stop-reaped"], ["stop-ignoring"]]],
+    ["idle", () => benchIdleAndPing(true, opts.only.includes("ping")), [["idle"], ["idle", "ping"]]],
+    ["ping", () => (opts.only.includes("idle") ? undefined : benchIdleAndPing(false, true)), opts.only.includes("idle") ? [] : [["idle", "ping"]]],
+    ["crash", benchCrash, [["crash"]]],
+    ["soak", benchSoak, []],
+  ];
+  for (const [name, fn, reports] of steps) {
+    if (!opts.only.includes(name)) continue;
+    recalibrate();
+    const t = Date.now();
+    log(`${name} ...`);
+    try {
+      await fn();
+      log(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      log(`${name} FAILED: ${e.stack ?? e}`);
+      (results.failures ??= {})[name] = String(e.message ?? e);
+      row(`${name}: FAILED`, String(e.message ?? e).slice(0, 60), "", false);
+    }
+    for (const [label, kind] of reports) profileReport(label, kind);
+  }
+  results.abnormal_daemons = abnormal;
+  row("every daemon ran until asked, exited 0 on SIGTERM, left nothing", abnormal.length === 0 ? "yes" : `${abnormal.length} did not`, "yes", abnormal.length === 0);
+  const supervisors = otherSupervisors();
+  const present = Object.entries(supervisors).filter(([, p]) => p !== null);
+  console.log("");
+  printTable();
+  for (const a of abnormal) console.log(`  daemon ${a.label} ${a.when}: code ${a.code}, signal ${a.signal}: ${a.error}`);
+  console.log(
+    `\n${info.nproc} x ${info.cpu}; node ${info.node}; linux ${info.kernel}; commit ${info.commit}${info.dirty ? " (src modified)" : ""}${opts.quick ? "; --quick" : ""}${opts.profile ? "; under --cpu-prof (timings perturbed)" : ""}${opts.nodeFlags.length ? `; daemon node flags: ${opts.nodeFlags.join(" ")}` : ""}`,
+  );
+  console.log(
+    present.length === 0
+      ? "runit, s6, supervisord, pm2: none installed, no comparison (the restart floors stand in)"
+      : `installed, not compared by this bench: ${present.map(([k]) => k).join(", ")}`,
+  );
+  const out = { date: new Date().toISOString(), machine: info, options: { quick: opts.quick, only: opts.only, profile: opts.profile !== null, node_flags: opts.nodeFlags }, clock_check: clock, supervisors, table: rows, results };
+  writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`results: ${opts.out}`);
+}
+
+const onSignal = () => {
+  killEverything();
+  process.exit(130);
+};
+process.once("SIGINT", onSignal);
+process.once("SIGTERM", onSignal);
+
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  killEverything();
+  if (!opts.keep) rmSync(root, { recursive: true, force: true });
+  else log(`kept ${root}`);
+}
