@@ -332,7 +332,7 @@ export class Daemon {
     this.control.close();
     this.status.close();
     await this.curve?.zap.close();
-    this.state.clear();
+    await this.state.clear();
     this.log.info("stopped");
     this.exitWith(EXIT.ok);
   }

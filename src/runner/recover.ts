@@ -8,10 +8,11 @@
  * never looked up by name.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { UserError } from "../errors.js";
 import { startTime } from "../platform/process.js";
 import { groupAlive, signalGroup, untilGroupGone } from "./stop.js";
 
@@ -30,17 +31,33 @@ interface StateContent {
 
 export class StateFile {
   readonly path: string;
-  private writing = false;
+  private readonly dir: string;
+  private writing: Promise<void> | null = null;
   private pending: (() => GroupRecord[]) | null = null;
+  private cleared = false;
 
-  constructor(dir: string, controlEndpoint: string) {
-    mkdirSync(dir, { recursive: true });
+  /**
+   * The file lives in a folder of our own (mode 0700) under `runtimeDir`:
+   * its content decides which process groups get killed, so nobody else may
+   * write it, even where the runtime dir is a shared /tmp.
+   */
+  constructor(runtimeDir: string, controlEndpoint: string) {
+    const uid = process.getuid?.() ?? 0;
+    this.dir = join(runtimeDir, `flowinit-${uid}`);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const id = createHash("sha256").update(controlEndpoint).digest("hex").slice(0, 16);
-    this.path = join(dir, `flowinit-${id}.json`);
+    this.path = join(this.dir, `${id}.json`);
+  }
+
+  /** Only a folder that is ours and closed to others is trusted. */
+  private trusted(): boolean {
+    const st = lstatSync(this.dir);
+    return st.isDirectory() && st.uid === (process.getuid?.() ?? st.uid) && (st.mode & 0o077) === 0;
   }
 
   /** The groups a previous daemon left, or none. */
   read(): GroupRecord[] {
+    if (!this.trusted()) throw new UserError(`${this.dir}: not a private folder of this user; refusing to trust its state file`);
     try {
       const content = JSON.parse(readFileSync(this.path, "utf8")) as StateContent;
       return Array.isArray(content.groups) ? content.groups.filter((g) => Number.isSafeInteger(g.pid) && g.pid > 1) : [];
@@ -54,13 +71,13 @@ export class StateFile {
    * path: a burst of changes costs one write, and a restart never waits on it.
    */
   save(groups: () => GroupRecord[]): void {
+    if (this.cleared) return;
     this.pending = groups;
-    if (!this.writing) void this.flush();
+    this.writing ??= this.flush().finally(() => (this.writing = null));
   }
 
   private async flush(): Promise<void> {
-    this.writing = true;
-    while (this.pending) {
+    while (this.pending && !this.cleared) {
       const groups = this.pending();
       this.pending = null;
       const tmp = `${this.path}.tmp`;
@@ -71,13 +88,14 @@ export class StateFile {
         // A lost write only weakens recovery after a crash; the services run on.
       }
     }
-    this.writing = false;
   }
 
-  /** Nothing is left to recover after a clean shutdown. */
-  clear(): void {
-    this.pending = null;
+  /** Nothing is left to recover after a clean shutdown: no write may land after this. */
+  async clear(): Promise<void> {
+    this.cleared = true;
+    await this.writing;
     rmSync(this.path, { force: true });
+    rmSync(`${this.path}.tmp`, { force: true });
   }
 }
 
@@ -88,7 +106,8 @@ export class StateFile {
  */
 export function stillOurs(g: GroupRecord): boolean {
   const now = startTime(g.pid);
-  if (now !== null) return g.startTime === null || now === g.startTime;
+  // Without a recorded start time a live PID cannot be told from a recycled one: leave it be.
+  if (now !== null) return g.startTime !== null && now === g.startTime;
   return groupAlive(g.pid);
 }
 
