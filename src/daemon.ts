@@ -112,7 +112,7 @@ export class Daemon {
       status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
     };
     const allowUids = opts.allowUids?.length ? opts.allowUids : settings.allowUids;
-    const log = opts.logger ?? createLogger({ verbose: opts.verbose });
+    const log = opts.logger ?? (await createLogger({ verbose: opts.verbose }));
     const curve = await setUpCurve(manifest, endpoints, log);
     const logDir = opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host);
     mkdirSync(logDir, { recursive: true });
@@ -451,7 +451,8 @@ export class Daemon {
           if (this.supervisor.get(name)) return errorReply("bad_request", `green_flag: name: ${name} is a service of the manifest`);
           this.trackApp(req.pid, name);
         }
-        this.greenFlag("green flag");
+        // Spawning a hundred services blocks for a while: the app hears ACK first.
+        setImmediate(() => this.greenFlag("green flag"));
         return reply();
       case "stop_flag": {
         const done = this.stopFlag("stop flag");
