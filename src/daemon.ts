@@ -266,10 +266,15 @@ export class Daemon {
 
   /** Lists the app that raised the flag; replaces any app named before. */
   private trackApp(pid: number, name: string): void {
+    const old = this.app;
+    if (old?.pid === pid && old.name === name && old.state === "running") return; // the same flag again
     const app = new ExternalApp(name, pid, Date.now());
-    const from = this.app?.state ?? "waiting";
     this.app = app;
-    this.publishEvent(name, { from, to: app.state, reason: `green flag from pid ${pid}` }, pid, null);
+    // The app it replaces leaves the snapshot: say so, once, if it was still listed as running.
+    if (old?.state === "running" && old.pid !== pid) {
+      this.publishEvent(old.name, { from: "running", to: "exited", reason: `replaced by pid ${pid}` }, old.pid, null);
+    }
+    this.publishEvent(name, { from: "waiting", to: app.state, reason: `green flag from pid ${pid}` }, pid, null);
     this.status.queueSnapshot();
   }
 

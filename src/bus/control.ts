@@ -6,7 +6,7 @@
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
 import type { CurveServerOptions } from "./auth.js";
-import { parseRequest, type Request, type Style } from "./protocol.js";
+import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
@@ -91,7 +91,7 @@ export class ControlServer {
         reply = await this.handle(parsed.request, parsed.style);
       } catch (e) {
         this.log.error({ err: e }, "request failed");
-        reply = parsed.style === "plain" ? "ERR internal error" : JSON.stringify({ ok: false, error: { code: "internal", message: String(e) } });
+        reply = parsed.style === "plain" ? "ERR internal error" : errorReply("internal", String(e));
       }
     }
     try {

@@ -33,10 +33,11 @@ export interface EndpointFlags extends CurveOptions {
   status?: string[];
 }
 
-export function addEndpointOptions(cmd: Command): Command {
+/** `--control`/`--status`, and for a client also its CURVE keys (the daemon has its own in the manifest). */
+export function addEndpointOptions(cmd: Command, role: "client" | "daemon" = "client"): Command {
+  cmd.option("--control <ep>", "control endpoint (repeatable)", collect).option("--status <ep>", "status endpoint (repeatable)", collect);
+  if (role === "daemon") return cmd;
   return cmd
-    .option("--control <ep>", "control endpoint (repeatable)", collect)
-    .option("--status <ep>", "status endpoint (repeatable)", collect)
     .option("--server-key <key>", "the daemon's CURVE public key, for tcp:// endpoints (flowinit keys prints it)")
     .option("--key-file <file>", "this client's CURVE key pair (flowinit keys --client FILE writes one)");
 }

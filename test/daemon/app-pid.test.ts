@@ -34,6 +34,14 @@ describe("green flag with the app's pid", () => {
     expect(taken.error.code).toBe("bad_request");
     expect(JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "green_flag", pid: app.pid, name: "ui" }))).ok).toBe(true);
     await d.rec.snapshot((s) => state(s, "ui")?.external === true, "ui listed");
+    // Another app takes over: the one it replaces is reported gone, once.
+    const other = execa("sleep", ["1000"], { reject: false });
+    const mark = d.rec.mark;
+    expect((await d.cli("flag", "green", "--pid", String(other.pid), "--name", "ui2")).exitCode).toBe(0);
+    expect((await d.rec.event("ui", "exited", mark)).data.reason).toBe(`replaced by pid ${other.pid}`);
+    const snap = await d.rec.snapshot((s) => state(s, "ui2")?.state === "running", "ui2 running", mark);
+    expect(state(snap, "ui")).toBeUndefined();
+    other.kill("SIGKILL");
     await d.cli("flag", "stop");
     d.proc.kill("SIGTERM");
     expect((await d.proc).exitCode).toBe(0);

@@ -32,7 +32,7 @@ export function runCommand(program: Command, exit: (code: number) => void): void
     .command("run")
     .description("run the services of a manifest until shutdown")
     .addOption(configOption());
-  addEndpointOptions(cmd)
+  addEndpointOptions(cmd, "daemon")
     .addOption(new Option("--platform <name>", "run as on this platform (default: detected)").choices(PLATFORMS))
     .option("--no-wait", "behave as if the green flag had arrived at start")
     .option("--log-dir <dir>", "where service logs go (default: settings.log_dir, else a logs folder)")
