@@ -5,6 +5,7 @@
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { EventMessage, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { DeviceVitals } from "../stats/device.js";
 import type { StateName } from "../supervisor/states.js";
 
 type Paint = (text: string) => string;
@@ -37,6 +38,28 @@ export function formatClock(time: number): string {
 }
 
 /** How the last run ended: the exit code, else the signal, else `-`. */
+/** `812K`, `3.4M`, `1.2G`: binary units, as top prints them. */
+export function formatBytes(n: number): string {
+  const units = ["B", "K", "M", "G"];
+  let i = 0;
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return i === 0 ? `${n}B` : `${n < 10 ? n.toFixed(1) : Math.round(n)}${units[i]}`;
+}
+
+/** `device  cpu 12%  mem 45%  disk free 80%  battery 57%  cpu-0 41.5°C`; unreadable figures are left out. */
+export function formatDevice(d: DeviceVitals): string {
+  const pct = (label: string, v: number | null) => (v === null ? [] : [`${label} ${Math.round(v)}%`]);
+  const temps = Object.entries(d.temperatures_c).map(([zone, c]) => `${zone} ${c}°C`);
+  return [
+    "device",
+    ...pct("cpu", d.cpu_percent),
+    ...pct("mem", d.memory_percent),
+    ...pct("disk free", d.disk_free_percent),
+    ...pct("battery", d.battery_percent),
+    ...temps,
+  ].join("  ");
+}
+
 export function formatExit(entry: Pick<ServiceEntry, "exit_code" | "signal">): string {
   if (entry.exit_code !== null) return String(entry.exit_code);
   return entry.signal ?? "-";
@@ -54,7 +77,7 @@ const BORDERLESS = {
  */
 export function formatTable(services: readonly ServiceEntry[], now: number, color: boolean): string {
   const table = new Table({
-    head: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "EXIT"],
+    head: ["NAME", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "EXIT"],
     chars: BORDERLESS,
     // cli-table3 colours headers and borders on its own unless told not to.
     style: { head: [], border: [], "padding-left": 0, "padding-right": 2, compact: true },
@@ -62,7 +85,9 @@ export function formatTable(services: readonly ServiceEntry[], now: number, colo
   for (const s of services) {
     const paint = stateColor(s.state, color);
     const uptime = s.state === "running" ? formatDuration(now - s.since) : "-";
-    table.push([s.name, s.state, s.pid ?? "-", uptime, s.restarts, formatExit(s)].map((cell) => paint(String(cell))));
+    const cpu = s.cpu_percent === null ? "-" : `${s.cpu_percent.toFixed(1)}%`;
+    const mem = s.rss_bytes === null ? "-" : formatBytes(s.rss_bytes);
+    table.push([s.name, s.state, s.pid ?? "-", uptime, cpu, mem, s.restarts, formatExit(s)].map((cell) => paint(String(cell))));
   }
   return table
     .toString()
@@ -117,12 +142,18 @@ export interface WatchView {
   events: readonly EventMessage[];
   /** Set when no snapshot has arrived for longer than the daemon's rhythm explains: how long, in ms. */
   silentFor: number | null;
+  /** The latest device vitals; null until the first arrive. */
+  device?: DeviceVitals | null;
+  /** Something the watcher noticed, such as the daemon having restarted. */
+  notice?: string | null;
 }
 
 /** One frame of `flowinit watch`. */
 export function formatWatchFrame(view: WatchView, color: boolean): string {
   if (view.snapshot === null) return `waiting for the daemon at ${view.endpoint} ...`;
   const lines = [formatStatus(view.snapshot, view.endpoint, color)];
+  if (view.device) lines.push("", formatDevice(view.device));
+  if (view.notice) lines.push(palette(color).yellow(view.notice));
   if (view.silentFor !== null) {
     lines.push(palette(color).yellow(`no status from the daemon for ${formatDuration(view.silentFor)}`));
   }

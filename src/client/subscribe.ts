@@ -1,12 +1,13 @@
 /** Subscribing to the status topic as an async iterator of typed messages. */
 import * as zmq from "zeromq";
-import type { EventMessage, Snapshot, Topic } from "../bus/protocol.js";
+import type { EventMessage, Snapshot, Stamp, Topic } from "../bus/protocol.js";
+import type { DeviceVitals } from "../stats/device.js";
 import type { CurveClientOptions } from "./curve.js";
 
 export type StatusMessage =
   | { topic: "status"; data: Snapshot }
   | { topic: "event"; data: EventMessage }
-  | { topic: "device"; data: Record<string, unknown> & { seq: number; time: number } };
+  | { topic: "device"; data: DeviceVitals & Stamp };
 
 export interface SubscribeOptions {
   /** Topics to receive. Default: all. */

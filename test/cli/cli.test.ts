@@ -132,9 +132,9 @@ services:
     expect(table.exitCode).toBe(0);
     const lines = table.stdout.split("\n");
     expect(lines[0]).toMatch(new RegExp(`^flowinit ${VERSION}  pid ${d.proc.pid}  phase waiting  flag off  ${d.control}  \\d\\d:\\d\\d:\\d\\d$`));
-    expect(lines[1]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +EXIT$/);
-    expect(lines[2]).toMatch(/^early +running +\d+ +\d+s +0 +-$/);
-    expect(lines[3]).toMatch(/^gated +waiting +- +- +0 +-$/);
+    expect(lines[1]).toMatch(/^NAME +STATE +PID +UPTIME +CPU +MEM +RESTARTS +EXIT$/);
+    expect(lines[2]).toMatch(/^early +running +\d+ +\d+s +(-|[\d.]+%) +(-|[\d.]+[BKMG]) +0 +-$/);
+    expect(lines[3]).toMatch(/^gated +waiting +- +- +- +- +0 +-$/);
 
     expect(json.exitCode).toBe(0);
     const snapshot = JSON.parse(json.stdout);

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { EventMessage, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
 import {
   formatClock,
+  formatBytes,
+  formatDevice,
   formatDuration,
   formatEvent,
   formatExit,
@@ -81,7 +83,7 @@ describe("formatExit", () => {
 
 describe("formatTable", () => {
   const services = [
-    entry({ since: T - 3_720_000, restarts: 2, exit_code: 1 }),
+    entry({ since: T - 3_720_000, restarts: 2, exit_code: 1, cpu_percent: 12.34, rss_bytes: 3_565_158 }),
     entry({ name: "calibrationd", state: "backoff", pid: null, restarts: 3, signal: "SIGSEGV", since: T - 1000 }),
     entry({ name: "logger", state: "waiting", pid: null }),
   ];
@@ -89,10 +91,10 @@ describe("formatTable", () => {
   it("lines up the columns without borders or trailing spaces", () => {
     expect(formatTable(services, T, false)).toBe(
       [
-        "NAME          STATE    PID   UPTIME  RESTARTS  EXIT",
-        "plannerd      running  1234  1h02m   2         1",
-        "calibrationd  backoff  -     -       3         SIGSEGV",
-        "logger        waiting  -     -       0         -",
+        "NAME          STATE    PID   UPTIME  CPU    MEM   RESTARTS  EXIT",
+        "plannerd      running  1234  1h02m   12.3%  3.4M  2         1",
+        "calibrationd  backoff  -     -       -      -     3         SIGSEGV",
+        "logger        waiting  -     -       -      -     0         -",
       ].join("\n"),
     );
   });
@@ -104,6 +106,17 @@ describe("formatTable", () => {
     expect(lines[2]).toContain("\x1b[31mcalibrationd\x1b[39m");
     expect(lines[3]).toContain("\x1b[31mwaiting\x1b[39m");
     expect(formatTable(services, T, false)).not.toContain("\x1b[");
+  });
+});
+
+describe("formatBytes and formatDevice", () => {
+  it("prints sizes in binary units", () => {
+    expect([512, 2048, 3_565_158, 50 * 1024 ** 2, 3 * 1024 ** 3].map(formatBytes)).toEqual(["512B", "2.0K", "3.4M", "50M", "3.0G"]);
+  });
+  it("prints the device line, leaving out what could not be read", () => {
+    expect(
+      formatDevice({ cpu_percent: 12.4, memory_percent: 45, disk_free_percent: 80.2, battery_percent: null, temperatures_c: { "cpu-0": 41.5 } }),
+    ).toBe("device  cpu 12%  mem 45%  disk free 80%  cpu-0 41.5°C");
   });
 });
 

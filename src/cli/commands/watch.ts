@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { curveClientOptions, type CurveClientOptions } from "../../client/curve.js";
 import { subscribe } from "../../client/subscribe.js";
-import { formatWatchFrame, type WatchView } from "../format.js";
+import { formatClock, formatWatchFrame, type WatchView } from "../format.js";
 import { addEndpointOptions, clientEndpoint, type EndpointFlags } from "../options.js";
 
 interface WatchFlags extends EndpointFlags {
@@ -83,12 +83,20 @@ async function watchTable(endpoint: string, curve: CurveClientOptions, signal: A
 
   draw();
   try {
-    for await (const m of subscribe(endpoint, { topics: ["status", "event"], signal, curve })) {
+    for await (const m of subscribe(endpoint, { signal, curve })) {
       if (m.topic === "event") {
         view = { ...view, events: [...view.events, m.data].slice(-RECENT_EVENTS) };
+      } else if (m.topic === "device") {
+        view = { ...view, device: m.data };
       } else if (m.topic === "status") {
         lastSnapshotAt = Date.now();
-        view = { ...view, snapshot: m.data, silentFor: null };
+        // ZeroMQ reconnects on its own; a new daemon pid is how the watcher learns the daemon restarted.
+        const before = view.snapshot?.daemon.pid;
+        const notice =
+          before !== undefined && before !== m.data.daemon.pid
+            ? `${formatClock(Date.now())} reconnected: the daemon restarted (pid ${before} -> ${m.data.daemon.pid})`
+            : view.notice;
+        view = { ...view, snapshot: m.data, silentFor: null, notice };
         draw();
       }
     }
