@@ -83,6 +83,8 @@ export class Daemon {
   /** The reload under way; reloads run one after another. */
   private reloading: Promise<unknown> = Promise.resolve();
 
+  private readonly serviceEnv: Record<string, string>;
+
   /** The services' process groups, for the next daemon should this one be killed. */
   readonly state: StateFile;
 
@@ -96,7 +98,14 @@ export class Daemon {
     private readonly curve: Curve | null,
   ) {
     this.state = new StateFile(runtimeDir(host), endpoints.control[0]!);
-    this.supervisor = new Supervisor(this.adopt(manifest), { shell: shellFor(host), output: (s) => this.openLog(s), log });
+    // Services that run `flowinit` or the client API reach their own daemon, whatever endpoints it was given.
+    this.serviceEnv = { FLOWINIT_CONTROL: endpoints.control.join(","), FLOWINIT_STATUS: endpoints.status.join(",") };
+    this.supervisor = new Supervisor(this.adopt(manifest), {
+      shell: shellFor(host),
+      env: this.serviceEnv,
+      output: (s) => this.openLog(s),
+      log,
+    });
     this.status = new StatusPublisher(() => this.snapshotBody(), log, curve && curveServerOptions(curve.keys, "status"));
     this.control = new ControlServer((req, style) => this.handle(req, style), log, curve && curveServerOptions(curve.keys, "control"));
   }
@@ -313,7 +322,7 @@ export class Daemon {
       const log = this.log.child({ service: spec.name });
       spawnService(
         spec,
-        { shell: shellFor(this.host), output: this.unmonitoredLog(spec) },
+        { shell: shellFor(this.host), env: this.serviceEnv, output: this.unmonitoredLog(spec) },
         {
           onSpawn: (pid) => log.info({ pid }, "started (nomonitor)"),
           onError: (message) => log.error(`cannot spawn: ${message}`),

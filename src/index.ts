@@ -1,5 +1,6 @@
 /** The public API of the `flowinit` package: re-exports only. */
 export { Client, RequestError, request, sendRaw, type ClientOptions } from "./client/client.js";
+export { defaultEndpoint } from "./platform/endpoints.js";
 export { subscribe, type StatusMessage, type SubscribeOptions } from "./client/subscribe.js";
 export { loadManifest, parseManifest } from "./manifest/load.js";
 export type { CurveSettings, Manifest, Platform, RestartPolicy, ServiceSpec, Settings } from "./manifest/spec.js";

@@ -6,11 +6,12 @@ import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
 import type { Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import type { ManifestDiff } from "../manifest/diff.js";
+import { defaultEndpoint } from "../platform/endpoints.js";
 import type { CurveClientOptions } from "./curve.js";
 
 export interface ClientOptions {
-  /** Control endpoint. Default: `FLOWINIT_CONTROL`, else the platform default. */
-  control: string;
+  /** Control endpoint. Default: the first of `FLOWINIT_CONTROL`, else the platform default. */
+  control?: string;
   /** How long to wait for a daemon to answer. Default 3000 ms. */
   timeoutMs?: number;
   /** CURVE socket options for a tcp:// endpoint (see curveClientOptions). Default: none. */
@@ -80,8 +81,8 @@ export class Client {
   readonly timeoutMs: number;
   private readonly curve: CurveClientOptions;
 
-  constructor(opts: ClientOptions) {
-    this.control = opts.control;
+  constructor(opts: ClientOptions = {}) {
+    this.control = opts.control ?? defaultEndpoint("control");
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.curve = opts.curve ?? {};
   }

@@ -1,5 +1,5 @@
 /** Where the sockets are: command line > environment > manifest settings > platform default. */
-import { defaultEndpoints, type Host } from "./platform.js";
+import { currentHost, defaultEndpoints, type Host } from "./platform.js";
 
 export interface EndpointSources {
   /** Repeated `--control`/`--status` flags. */
@@ -24,4 +24,13 @@ export function resolveEndpoints(
   if (env !== undefined) return env;
   if (sources.manifest) return sources.manifest;
   return [defaultEndpoints(host)[which]];
+}
+
+/**
+ * The endpoint a program finds without configuration: the first of
+ * `FLOWINIT_CONTROL`/`FLOWINIT_STATUS` (which the daemon sets for its
+ * services), else the platform default.
+ */
+export function defaultEndpoint(which: "control" | "status", host: Host = currentHost()): string {
+  return resolveEndpoints(which, {}, host)[0]!;
 }

@@ -32,6 +32,8 @@ export interface ServiceChild {
 export interface SpawnOptions {
   /** Shell for string commands (`/bin/sh`, or Termux's `$PREFIX/bin/sh`). */
   shell: string;
+  /** Variables every service gets, under its own `env`: the daemon's endpoints. */
+  env: Record<string, string>;
   /** Where stdout and stderr go; shared by every run of the service. */
   output: ServiceLog;
 }
@@ -41,7 +43,7 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
   const child = execa(spec.command, spec.args ?? [], {
     shell: shell ? opts.shell : false,
     cwd: spec.cwd,
-    env: spec.env,
+    env: { ...opts.env, ...spec.env },
     extendEnv: true,
     // A new session and process group, so a stop reaches the whole tree.
     detached: true,

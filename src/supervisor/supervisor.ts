@@ -15,6 +15,8 @@ import { ACTIVE } from "./states.js";
 export interface SupervisorOptions {
   /** Shell for string commands. */
   shell: string;
+  /** Variables under each service's own `env`. */
+  env: Record<string, string>;
   /** Opens the log of a service; called once per service, at its first start. */
   output(spec: ServiceSpec): ServiceLog;
   log: Logger;
@@ -217,7 +219,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     svc.output ??= this.opts.output(svc.spec);
     const child: ServiceChild = spawnService(
       svc.spec,
-      { shell: this.opts.shell, output: svc.output },
+      { shell: this.opts.shell, env: this.opts.env, output: svc.output },
       {
         onSpawn: (pid) => {
           if (svc.child === child) this.dispatch(svc, { type: "spawned", pid });

@@ -1,5 +1,6 @@
 /** The platform decisions, each on hosts built by hand: no Android device needed. */
 import { describe, expect, it } from "vitest";
+import { defaultEndpoint } from "../../src/platform/endpoints.js";
 import { defaultEndpoints, detectPlatform, hasAbstractNamespace, isTermux, runtimeDir, shellFor, type Host } from "../../src/platform/platform.js";
 
 const TERMUX_PREFIX = "/data/data/com.termux/files/usr";
@@ -68,6 +69,15 @@ describe("defaultEndpoints", () => {
     // The separator is the test machine's: path.join is not the host's.
     expect(eps.control).toMatch(/^ipc:\/\/C:\\Users\\me\\AppData\\Local\\Temp[\\/]flowinit-control$/);
     expect(eps.status).toMatch(/^ipc:\/\/C:\\Users\\me\\AppData\\Local\\Temp[\\/]flowinit-status$/);
+  });
+});
+
+describe("defaultEndpoint", () => {
+  it("is the first endpoint the daemon gives its services, else the platform's", () => {
+    const env = { FLOWINIT_CONTROL: "ipc://@a/control, tcp://127.0.0.1:5555", FLOWINIT_STATUS: "ipc://@a/status" };
+    expect(defaultEndpoint("control", host("linux", env))).toBe("ipc://@a/control");
+    expect(defaultEndpoint("status", host("linux", env))).toBe("ipc://@a/status");
+    expect(defaultEndpoint("status", hosts.darwin)).toBe("ipc:///var/folders/xy/T/flowinit-status");
   });
 });
 

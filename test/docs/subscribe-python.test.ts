@@ -1,0 +1,46 @@
+/** The Python subscriber of docs/subscribe.md, run as written against a live daemon, where pyzmq is installed. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa, execaSync } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { ROOT, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+
+const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
+
+function snippet(): string {
+  const doc = readFileSync(join(ROOT, "docs/subscribe.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## From Python"));
+  const code = /```python\n([\s\S]*?)```/.exec(section)?.[1];
+  if (code === undefined) throw new Error("docs/subscribe.md has no Python snippet under '## From Python'");
+  return code;
+}
+
+let d: RunningDaemon | undefined;
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+const title = python ? "docs/subscribe.md, Python" : "docs/subscribe.md, Python: skipped, no python3 with zmq here (apt-get install python3-zmq)";
+
+describe.skipIf(python === undefined)(title, () => {
+  it("prints snapshots and events as the doc says", { timeout: 20_000 }, async () => {
+    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const code = snippet();
+    expect(code).toContain('"ipc://@flowinit/status"');
+    const sub = execa(python!, ["-u", "-c", code.replace('"ipc://@flowinit/status"', JSON.stringify(d.status))], { reject: false });
+    let out = "";
+    sub.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    try {
+      // A snapshot printed: the subscription is live.
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toContain("{'gated': 'waiting'}");
+      await d.flag();
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toContain("gated waiting -> starting green flag");
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toContain("{'gated': 'running'}");
+      expect(out).not.toMatch(/missed/);
+    } finally {
+      sub.kill("SIGKILL");
+      await sub;
+    }
+  });
+});

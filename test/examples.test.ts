@@ -1,0 +1,48 @@
+/** examples/: the Python sensor and the TypeScript subscriber, supervised together as services.yaml wires them. */
+import { join } from "node:path";
+import { execa, execaSync } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { BIN, ROOT, startDaemon, state, type RunningDaemon } from "./helpers/daemon.js";
+
+const hasPython = execaSync("python3", ["-c", ""], { reject: false }).exitCode === 0;
+
+let d: RunningDaemon | undefined;
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+describe.skipIf(!hasPython)("the end-to-end example", () => {
+  it("the subscriber reports the sensor started by the flag and stopped cleanly", { timeout: 20_000 }, async () => {
+    d = await startDaemon(`services:
+  sensor:
+    command: python3
+    args: [${join(ROOT, "examples/sensor.py")}]
+    env: { SENSOR_HZ: "50" }
+  subscriber:
+    command: node
+    args: [${join(ROOT, "examples/build/subscriber.js")}]
+    nowait: true
+`);
+    const follower = execa("node", [BIN, "logs", "subscriber", "-f", "--control", d.control], { reject: false });
+    let out = "";
+    follower.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    try {
+      // Its opening snapshot: from here on it misses nothing.
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/subscriber: now sensor=waiting subscriber=running/);
+      await d.flag();
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: starting -> running \(spawned\)/);
+
+      expect((await d.cli("stop", "sensor")).exitCode).toBe(0);
+      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: stopping -> stopped/);
+      // The sensor answered SIGTERM by closing: exit code 0, not death by signal.
+      expect(state(await d.rec.snapshot((s) => state(s, "sensor")?.state === "stopped", "sensor stopped"), "sensor")).toMatchObject({ exit_code: 0, signal: null });
+      const sensorLog = await d.cli("logs", "sensor", "-n", "100");
+      expect(sensorLog.stdout).toMatch(/out \| \{"n": 1, "time": [\d.]+, "speed": [\d.]+\}/);
+      expect(sensorLog.stdout).toMatch(/out \| sensor: SIGTERM, device closed/);
+    } finally {
+      follower.kill("SIGINT");
+      await follower;
+    }
+  });
+});
