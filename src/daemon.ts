@@ -339,6 +339,7 @@ export class Daemon {
     this.status.queueSnapshot();
     await this.supervisor.stopInOrder([...this.supervisor.services.keys()], `shutdown (${reason})`, "stopped");
     if (this.tick) clearInterval(this.tick);
+    this.procs.close();
     await Promise.all([this.supervisor.closeLogs(), ...[...this.unmonitoredLogs.values()].map((l) => l.close())]);
     this.status.publish("status", this.snapshotBody());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.

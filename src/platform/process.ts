@@ -1,21 +1,79 @@
-/** Facts about other processes from /proc, to tell a live process from a recycled PID. */
-import { readFileSync } from "node:fs";
+/** Facts about processes from /proc: one reader of /proc/PID/stat for the whole daemon. */
+import { closeSync, openSync, readSync } from "node:fs";
+
+/** The fields of /proc/PID/stat (proc(5)) the daemon uses. */
+export interface ProcStat {
+  /** Field 3: `R`, `S`, `Z` (zombie), ... */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
+  ticks: number;
+  /** Field 22, in clock ticks since boot: tells a reused PID from the process seen before. */
+  starttime: number;
+  rssPages: number;
+}
+
+/** A stat line is a few hundred bytes: 52 numbers and a command name of at most 64. */
+const statBuffer = Buffer.alloc(4096);
 
 /**
- * The process's start time in clock ticks since boot (field 22 of
- * /proc/PID/stat), or null if there is no such process or no /proc. A PID
- * with a different start time is another process.
+ * Reads an open /proc/PID/stat from its start, parsing the fields straight
+ * from the bytes: the vitals read every member every tick, and splitting
+ * the line made fifty strings a process. Null once the process has ended
+ * (an fd outlives its process, and never follows a reused PID).
  */
-export function startTime(pid: number): number | null {
+export function readStatFd(fd: number): ProcStat | null {
+  let n: number;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // Fields after the command name (which may hold spaces) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z") return null;
-    return Number(fields[19]);
+    n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } catch {
+    return null; // ESRCH
+  }
+  // comm (field 2) may hold spaces and parentheses; the fields after the last ')' are plain.
+  const close = statBuffer.lastIndexOf(0x29, n - 1);
+  if (n === 0 || close < 0) return null;
+  const st: ProcStat = { state: String.fromCharCode(statBuffer[close + 2]!), ppid: 0, pgrp: -1, ticks: 0, starttime: 0, rssPages: 0 };
+  for (let i = close + 4, field = 4; i < n && field <= 24; i++, field++) {
+    let v = 0;
+    for (let c = statBuffer[i]!; i < n && c !== 0x20 && c !== 0x0a; c = statBuffer[++i]!) v = v * 10 + (c - 48);
+    if (field === 4) st.ppid = v;
+    else if (field === 5) st.pgrp = v;
+    else if (field >= 14 && field <= 17) st.ticks += v;
+    else if (field === 22) st.starttime = v;
+    else if (field === 24) st.rssPages = v;
+  }
+  return st.pgrp >= 0 ? st : null;
+}
+
+/** Opens /proc/PID/stat (`name` is the PID as /proc lists it); null if the process is gone or not ours to read. */
+export function openStat(name: string | number, procDir = "/proc"): number | null {
+  try {
+    return openSync(`${procDir}/${name}/stat`, "r");
   } catch {
     return null;
   }
+}
+
+/** One process's stat, or null if there is no such process or no /proc. */
+export function readStat(name: string | number, procDir = "/proc"): ProcStat | null {
+  const fd = openStat(name, procDir);
+  if (fd === null) return null;
+  try {
+    return readStatFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The process's start time, or null if there is no such process (a zombie
+ * counts as none) or no /proc. A PID with a different start time is another
+ * process.
+ */
+export function startTime(pid: number): number | null {
+  const st = readStat(pid);
+  return st === null || st.state === "Z" ? null : st.starttime;
 }
 
 /** Whether `pid` still names the process that had `since` as its start time. */

@@ -2,7 +2,8 @@
  * Stopping a whole process group: the stop signal to the group, SIGKILL to
  * the group after the timeout, done when no member is left.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { readStat } from "../platform/process.js";
 import type { Exit } from "../supervisor/policy.js";
 import type { ServiceChild } from "./spawn.js";
 
@@ -40,14 +41,8 @@ function hasLiveMember(pgid: number): boolean {
   }
   for (const entry of entries) {
     if (entry.charCodeAt(0) > 57) continue; // not a pid
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-      // Fields after the command name, which may hold spaces: state, ppid, pgrp, ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ", 3);
-      if (Number(pgrp) === pgid && state !== "Z") return true;
-    } catch {
-      // The process ended while we looked.
-    }
+    const st = readStat(entry); // null: it ended while we looked
+    if (st !== null && st.pgrp === pgid && st.state !== "Z") return true;
   }
   return false;
 }
@@ -87,9 +82,9 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
   const first = await Promise.race([child.closed.then(() => "closed" as const), timeout]);
-  if (first === "closed") await untilGroupGone(pgid, deadline);
+  const gone = first === "closed" ? await untilGroupGone(pgid, deadline) : !groupAlive(pgid);
   clearTimeout(timer);
-  if (!groupAlive(pgid)) return { exit: await child.exited, escalated: false };
+  if (gone) return { exit: await child.exited, escalated: false };
   signalGroup(pgid, "SIGKILL");
   // SIGKILL lands at once, but the dying let go of their pipes a moment later.
   const [exit] = await Promise.all([child.exited, child.closed]);

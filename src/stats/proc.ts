@@ -2,7 +2,8 @@
  * Process vitals of whole process groups, read from /proc in one pass per
  * tick: no child process, no `ps`.
  */
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, readdirSync } from "node:fs";
+import { openStat, readStatFd, type ProcStat } from "../platform/process.js";
 
 /** `getconf CLK_TCK`: 100 on every Linux and Android ABI; reading it would need a child process. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -20,19 +21,8 @@ export interface GroupVitals {
   rssBytes: number;
 }
 
-/** One process as /proc/PID/stat shows it. */
-interface ProcStat {
-  ppid: number;
-  pgrp: number;
-  /** utime + stime + cutime + cstime, in clock ticks. */
-  ticks: number;
-  /** Telling a reused PID from the process seen before. */
-  starttime: string;
-  rssPages: number;
-}
-
 interface Seen {
-  starttime: string;
+  starttime: number;
   ppid: number;
   ticks: number;
 }
@@ -42,9 +32,20 @@ interface GroupState {
   members: Map<number, Seen>;
 }
 
-/** Keeps the previous sample of each group, for CPU deltas. */
+/**
+ * Keeps the previous sample of each group, for CPU deltas, and what makes
+ * the next pass cheap: the stat files of the groups' members stay open and
+ * are re-read in place, and a process seen outside every group is not read
+ * again until the set of groups changes (a new group's processes are new
+ * PIDs, or recycled ones: that pass reads them all).
+ */
 export class ProcessSampler {
   private groups = new Map<number, GroupState>();
+  /** Open /proc/PID/stat of every member seen last pass. */
+  private fds = new Map<number, number>();
+  /** PIDs seen last pass in no group asked for. */
+  private strangers = new Set<number>();
+  private lastWanted = new Set<number>();
 
   /** @param procDir Where procfs is mounted. Default `/proc`. */
   constructor(private readonly procDir = "/proc") {}
@@ -56,23 +57,44 @@ export class ProcessSampler {
    */
   sample(pgids: number[], now: number): Map<number, GroupVitals> {
     const wanted = new Set(pgids);
+    const trustStrangers = [...wanted].every((g) => this.lastWanted.has(g));
+    this.lastWanted = wanted;
     const found = new Map<number, Map<number, ProcStat>>();
     let pids: string[];
     try {
       pids = readdirSync(this.procDir);
     } catch {
-      this.groups.clear();
+      this.close();
       return new Map();
     }
+    const fds = new Map<number, number>();
+    const strangers = new Set<number>();
     for (const name of pids) {
       const code = name.charCodeAt(0);
       if (code < 48 || code > 57) continue;
-      const st = readStat(`${this.procDir}/${name}/stat`);
-      if (st === null || !wanted.has(st.pgrp)) continue;
+      const pid = Number(name);
+      if (trustStrangers && this.strangers.has(pid)) {
+        strangers.add(pid);
+        continue;
+      }
+      const fd = this.fds.get(pid) ?? openStat(name, this.procDir);
+      this.fds.delete(pid);
+      if (fd === null) continue;
+      // An fd of a process that ended reads nothing, even if its PID is in use again.
+      const st = readStatFd(fd);
+      if (st === null || !wanted.has(st.pgrp)) {
+        closeSync(fd);
+        if (st !== null) strangers.add(pid);
+        continue;
+      }
+      fds.set(pid, fd);
       let members = found.get(st.pgrp);
       if (members === undefined) found.set(st.pgrp, (members = new Map()));
-      members.set(Number(name), st);
+      members.set(pid, st);
     }
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds = fds;
+    this.strangers = strangers;
 
     const out = new Map<number, GroupVitals>();
     const next = new Map<number, GroupState>();
@@ -92,6 +114,14 @@ export class ProcessSampler {
     }
     this.groups = next;
     return out;
+  }
+
+  /** Closes the stat files kept open; the next sample reads everything afresh. */
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+    this.strangers.clear();
+    this.groups.clear();
   }
 }
 
@@ -114,37 +144,6 @@ function cpuTicks(before: Map<number, Seen>, now: Map<number, ProcStat>): number
     if (now.has(was.ppid)) ticks -= was.ticks;
   }
   return Math.max(0, ticks);
-}
-
-/** A stat line is a few hundred bytes: 52 numbers and a short command name. */
-const statBuffer = Buffer.alloc(4096);
-
-function readStat(file: string): ProcStat | null {
-  let text: string;
-  try {
-    // One open, one read, one close into a reused buffer: readFileSync adds an fstat and a second read per file.
-    const fd = openSync(file, "r");
-    try {
-      // latin1: the comm field may hold any bytes, and only ASCII digits are parsed.
-      text = statBuffer.toString("latin1", 0, readSync(fd, statBuffer, 0, statBuffer.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return null; // ended since readdir, or not ours to read
-  }
-  // comm may contain spaces and parentheses; the fields after the last ')' are plain.
-  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // f[0] is field 3 (state) of proc(5), so field n is f[n - 3].
-  const pgrp = Number(f[2]);
-  if (!Number.isInteger(pgrp)) return null;
-  return {
-    ppid: Number(f[1]),
-    pgrp,
-    ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
-    starttime: f[19] ?? "",
-    rssPages: Number(f[21]),
-  };
 }
 
 /** One decimal: the status topic carries these every tick. */

@@ -1,6 +1,6 @@
 /** Process-group vitals against real processes. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessSampler } from "../../src/stats/proc.js";
 
@@ -79,6 +79,30 @@ describe.runIf(existsSync("/proc/self/stat"))("ProcessSampler", () => {
     sampler.sample([], Date.now() + 200);
     // A restarted service's new group must not be compared with an old one.
     expect(sampler.sample([idle], Date.now() + 300).get(idle)?.cpuPercent).toBeNull();
+  });
+
+  it("reads a process it passed over once its group is asked for", () => {
+    const a = group("sleep", ["30"]);
+    const b = group("sleep", ["30"]);
+    const sampler = new ProcessSampler();
+    expect([...sampler.sample([a], Date.now()).keys()]).toEqual([a]);
+    expect([...sampler.sample([a, b], Date.now() + 100).keys()].sort()).toEqual([a, b].sort());
+  });
+
+  it("keeps its members' stat files open between passes, and closes them", () => {
+    const openFds = () => readdirSync("/proc/self/fd").length;
+    const base = openFds();
+    const a = group("sleep", ["30"]);
+    const sampler = new ProcessSampler();
+    sampler.sample([a], Date.now());
+    expect(openFds()).toBe(base + 1);
+    sampler.sample([a], Date.now() + 100);
+    expect(openFds()).toBe(base + 1);
+    sampler.sample([], Date.now() + 200);
+    expect(openFds()).toBe(base);
+    sampler.sample([a], Date.now() + 300);
+    sampler.close();
+    expect(openFds()).toBe(base);
   });
 
   it("reads nothing, and fails nothing, without /proc", () => {
