@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { err, EXIT, formatDiagnostic, InvalidManifest, ok, UserError, type Diagnostic, type Result } from "./errors.js";
 import { createLogger } from "./log.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "./package.js";
 import { diffServices, loadManifest, type ManifestDiff } from "./manifest/index.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
 import { curveServerOptions, readAuthorizedKeys, readKeyPair, startZapHandler, type KeyPair, type ZapHandler } from "./bus/auth.js";

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { RequestError } from "../client/client.js";
 import { EXIT, InvalidManifest, UserError } from "../errors.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../package.js";
 import { flagCommand } from "./commands/flag.js";
 import { keysCommand } from "./commands/keys.js";
 import { runCommand } from "./commands/run.js";

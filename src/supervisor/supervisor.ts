@@ -180,8 +180,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     // exit still sees the process that exited, not its replacement.
     if (step.change !== null) {
       const { from, to, reason } = step.change;
-      svc.log.info({ from, to, reason }, `${from} -> ${to}`);
+      // Subscribers first: the log line is a write(2) the event need not wait for.
       this.emit("change", { service: svc, change: step.change });
+      svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
     for (const effect of step.effects) {
       switch (effect.type) {

@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { EXIT, InvalidManifest, UserError } from "../../errors.js";
 import { SERVICE_NAME, TERMUX_DEFAULTS, serviceDir, serviceFiles, type ServiceFile } from "../../platform/service-files.js";
+import { BIN_PATH } from "../../package.js";
 import { configOption } from "../options.js";
 
 interface InstallFlags {
@@ -13,9 +13,6 @@ interface InstallFlags {
   print?: boolean;
   force?: boolean;
 }
-
-/** This package's own bin/flowinit.js: dist/cli/commands/ (and src/cli/commands/) are three levels down. */
-const BIN = fileURLToPath(new URL("../../../bin/flowinit.js", import.meta.url));
 
 export function serviceCommand(program: Command): void {
   const service = program.command("service").description("run the daemon as a Termux service");
@@ -40,7 +37,7 @@ export function serviceCommand(program: Command): void {
         ...(prefix ? { prefix, home: homedir() } : TERMUX_DEFAULTS),
         manifest: loaded.value.file,
         node: process.execPath,
-        bin: BIN,
+        bin: BIN_PATH,
       };
       const files = serviceFiles(env, { boot: flags.boot === true, fresh: !existsSync(serviceDir(env.prefix)) });
 
