@@ -83,7 +83,7 @@ export class Daemon {
   /** The reload under way; reloads run one after another. */
   private reloading: Promise<unknown> = Promise.resolve();
 
-  private readonly serviceEnv: Record<string, string>;
+  private readonly serviceEnv: NodeJS.ProcessEnv;
 
   /** The services' process groups, for the next daemon should this one be killed. */
   readonly state: StateFile;
@@ -99,7 +99,8 @@ export class Daemon {
   ) {
     this.state = new StateFile(runtimeDir(host), endpoints.control[0]!);
     // Services that run `flowinit` or the client API reach their own daemon, whatever endpoints it was given.
-    this.serviceEnv = { FLOWINIT_CONTROL: endpoints.control.join(","), FLOWINIT_STATUS: endpoints.status.join(",") };
+    // Copied once: reading process.env is a native call per variable, and every spawn would pay it.
+    this.serviceEnv = { ...host.env, FLOWINIT_CONTROL: endpoints.control.join(","), FLOWINIT_STATUS: endpoints.status.join(",") };
     this.supervisor = new Supervisor(this.adopt(manifest), {
       shell: shellFor(host),
       env: this.serviceEnv,

@@ -32,8 +32,8 @@ export interface ServiceChild {
 export interface SpawnOptions {
   /** Shell for string commands (`/bin/sh`, or Termux's `$PREFIX/bin/sh`). */
   shell: string;
-  /** Variables every service gets, under its own `env`: the daemon's endpoints. */
-  env: Record<string, string>;
+  /** The environment every service gets under its own `env`: the daemon's, and its endpoints. */
+  env: NodeJS.ProcessEnv;
   /** Where stdout and stderr go; shared by every run of the service. */
   output: ServiceLog;
 }
@@ -44,7 +44,7 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
     shell: shell ? opts.shell : false,
     cwd: spec.cwd,
     env: { ...opts.env, ...spec.env },
-    extendEnv: true,
+    extendEnv: false,
     // A new session and process group, so a stop reaches the whole tree.
     detached: true,
     stdin: "ignore",

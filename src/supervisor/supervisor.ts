@@ -15,9 +15,9 @@ import { ACTIVE } from "./states.js";
 export interface SupervisorOptions {
   /** Shell for string commands. */
   shell: string;
-  /** Variables under each service's own `env`. */
-  env: Record<string, string>;
-  /** Opens the log of a service; called once per service, at its first start. */
+  /** The environment under each service's own `env`. */
+  env: NodeJS.ProcessEnv;
+  /** Opens the log of a service; called once per service, when added (or at its first start, if disabled). */
   output(spec: ServiceSpec): ServiceLog;
   log: Logger;
   /** The clock; injectable so tests of timing can pin it. Default Date.now. */
@@ -64,7 +64,8 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
       wanted: false,
       child: null,
       timer: null,
-      output: null,
+      // Opened now rather than at the first start: a green flag then only spawns.
+      output: spec.enabled ? this.opts.output(spec) : null,
       log: this.opts.log.child({ service: spec.name }),
     };
     this.services.set(spec.name, svc);
