@@ -23,6 +23,8 @@ export const isSecured = (endpoint: string, curve: object | null) => curve !== n
  * second send in the same turn throw "Socket is busy writing".
  */
 const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES };
+/** At most one log line about peers refused by allow_uids per this many ms. */
+const REFUSAL_LOG_MS = 10_000;
 
 export class ControlServer {
   /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
@@ -48,6 +50,18 @@ export class ControlServer {
     const ZMQ_IPC_FILTER_UID = 59;
     const raw = this.socket as unknown as { setInt32Option(option: number, value: number): void };
     for (const uid of uids) raw.setInt32Option(ZMQ_IPC_FILTER_UID, uid);
+    // libzmq reports a peer its filter closed as a failed accept (ZMQ_EVENT_ACCEPT_FAILED), without the
+    // UID. Logged at most once per REFUSAL_LOG_MS, with a count, so a peer that keeps trying fills no disk.
+    let refused = 0;
+    let loggedAt = -Infinity;
+    this.socket.events.on("accept:error", ({ address }) => {
+      refused++;
+      const now = Date.now();
+      if (now - loggedAt < REFUSAL_LOG_MS) return;
+      loggedAt = now;
+      this.log.warn(`refused ${refused === 1 ? "a connection" : `${refused} connections`} on ${address}: a UID not in allow_uids`);
+      refused = 0;
+    });
   }
 
   async bind(endpoints: string[]): Promise<void> {

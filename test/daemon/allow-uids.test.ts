@@ -27,6 +27,9 @@ describe.skipIf(!canSwitch)("allow_uids", () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(`flowinit: no daemon answers at ${d.control}`);
     expect(await sendRaw(d.control, "ping")).toBe("PONG");
+    d.proc.kill("SIGTERM");
+    const { all } = await d.proc;
+    expect(all).toContain(`refused a connection on ${d.control}: a UID not in allow_uids`);
   });
 
   it("serves a listed UID (settings.allow_uids)", async () => {
