@@ -234,7 +234,7 @@ export class Daemon {
     const specs = this.adopt(loaded.value);
     const diff = diffServices(before, specs);
     const byName = new Map(specs.map((s) => [s.name, s]));
-    await this.supervisor.stopInOrder([...diff.removed, ...diff.changed], "reload", "stopped");
+    await this.supervisor.stopInOrder([...diff.removed, ...diff.changed], "reload");
     await Promise.all([...diff.removed, ...diff.changed].map((name) => this.supervisor.remove(name)));
     for (const name of [...diff.added, ...diff.changed]) this.supervisor.add(byName.get(name)!);
     this.supervisor.reorder(specs.map((s) => s.name));
@@ -301,12 +301,19 @@ export class Daemon {
     this.status.queueSnapshot();
   }
 
+  /**
+   * Stops the gated services (`stopped`, as CONTRACT.md section 3 says of a
+   * stop_flag), then, once a snapshot has shown that, gates them on the flag
+   * again (`waiting`); a flag raised meanwhile starts them at once.
+   */
   private async stopFlag(reason: string): Promise<void> {
     if (this.phase === "stopping") return;
     this.flag = false;
     this.phase = "waiting";
     this.status.queueSnapshot();
-    await this.supervisor.stopInOrder(this.gated, reason, "waiting");
+    await this.supervisor.stopInOrder(this.gated, reason);
+    await new Promise((r) => setImmediate(r));
+    if ((this.phase as Phase) !== "stopping") this.supervisor.rearm(this.gated, "waiting for the green flag");
   }
 
   /** One log per fire-and-forget service, shared by its runs, so two never rotate one file. */
@@ -338,7 +345,7 @@ export class Daemon {
     this.phase = "stopping";
     this.log.info(`shutting down (${reason})`);
     this.status.queueSnapshot();
-    await this.supervisor.stopInOrder([...this.supervisor.services.keys()], `shutdown (${reason})`, "stopped");
+    await this.supervisor.stopInOrder([...this.supervisor.services.keys()], `shutdown (${reason})`);
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
     await Promise.all([this.supervisor.closeLogs(), ...[...this.unmonitoredLogs.values()].map((l) => l.close())]);

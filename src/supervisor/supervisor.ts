@@ -122,10 +122,10 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   }
 
   /** Resolves once the service's process tree is gone. */
-  stop(name: string, reason: string, then: "stopped" | "waiting" = "stopped"): Promise<void> {
+  stop(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = false;
-    this.dispatch(svc, { type: "stop", reason, then });
+    this.dispatch(svc, { type: "stop", reason, then: "stopped" });
     return this.until(name, (s) => !ACTIVE.has(s.status.state.name));
   }
 
@@ -133,7 +133,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
    * Stops services dependents first: a service is stopped only once every
    * service that depends on it (among `names`) is down.
    */
-  async stopInOrder(names: string[], reason: string, then: "stopped" | "waiting"): Promise<void> {
+  async stopInOrder(names: string[], reason: string): Promise<void> {
     const set = new Set(names);
     for (const name of names) this.must(name).wanted = false;
     const stopping = new Map<string, Promise<void>>();
@@ -141,12 +141,27 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
       let p = stopping.get(name);
       if (p === undefined) {
         const dependents = [...set].filter((d) => this.must(d).spec.dependsOn.includes(name));
-        p = Promise.all(dependents.map(stopOne)).then(() => this.stop(name, reason, then));
+        p = Promise.all(dependents.map(stopOne)).then(() => this.stop(name, reason));
         stopping.set(name, p);
       }
       return p;
     };
     await Promise.all(names.map(stopOne));
+  }
+
+  /**
+   * Puts the services that are down (stopped, exited, fatal) back in
+   * `waiting`, and starts those a flag wants meanwhile. One started by a
+   * request in the meantime is left running.
+   */
+  rearm(names: string[], reason: string): void {
+    for (const name of names) {
+      const svc = this.must(name);
+      if (!ACTIVE.has(svc.status.state.name) && svc.status.state.name !== "backoff") {
+        this.dispatch(svc, { type: "stop", reason, then: "waiting" });
+      }
+    }
+    this.reconcile(reason);
   }
 
   /** Starts every wanted, waiting service whose dependencies are running. */

@@ -27,7 +27,7 @@ const waitForFile = async (d: RunningDaemon, file: string) => {
 };
 
 describe("green flag gating", () => {
-  it("starts nowait services at once and gated ones on the flag; stop_flag puts them back to waiting", async () => {
+  it("starts nowait services at once and gated ones on the flag; stop_flag stops them, then gates them again", async () => {
     d = await startDaemon(`
 services:
   early: { command: exec sleep 1000, nowait: true }
@@ -48,11 +48,27 @@ services:
 
     const mark2 = d.rec.mark;
     expect(await sendRaw(d.control, "stop_flag")).toBe("ACK");
-    await d.rec.event("gated", "waiting", mark2);
+    expect((await d.rec.event("gated", "stopped", mark2)).data.reason).toBe("stopped (killed by SIGTERM)");
+    // A snapshot shows it stopped before it waits for the flag again.
+    await d.rec.snapshot((s) => state(s, "gated")?.state === "stopped", "gated stopped", mark2);
+    expect((await d.rec.event("gated", "waiting", mark2)).data).toMatchObject({ from: "stopped", reason: "waiting for the green flag" });
     const after = await d.rec.snapshot((s) => state(s, "gated")?.state === "waiting", "gated waiting", mark2);
     expect(state(after, "early")?.state).toBe("running");
     expect(after.daemon.flag).toBe(false);
     expect(isAlive(started.data.pid!)).toBe(false);
+  });
+
+  it("starts again what a green flag wants while a stop_flag is still stopping it", async () => {
+    d = await startDaemon(`services:\n  stubborn: { command: "trap '' TERM; while :; do sleep 0.05; done", stop_timeout: 300ms }\n`);
+    await d.flag();
+    await d.rec.event("stubborn", "running");
+    const mark = d.rec.mark;
+    expect(await sendRaw(d.control, "stop_flag")).toBe("ACK");
+    await d.rec.event("stubborn", "stopping", mark);
+    expect(await sendRaw(d.control, "green_flag")).toBe("ACK");
+    await d.rec.event("stubborn", "stopped", mark);
+    const again = await d.rec.event("stubborn", "running", mark);
+    expect(again.data.pid).toBeGreaterThan(0);
   });
 
   it("--no-wait counts as a flag at start", async () => {
