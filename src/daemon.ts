@@ -223,7 +223,7 @@ export class Daemon {
   }
 
   private async applyReload(): Promise<Result<ManifestDiff, Diagnostic[]>> {
-    const loaded = await loadManifest(this.manifest.file);
+    const loaded = await this.loadForReload();
     if (!loaded.ok) {
       this.log.error(`reload refused: ${loaded.error.map(formatDiagnostic).join("; ")}`);
       return loaded;
@@ -267,6 +267,23 @@ export class Daemon {
     for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp"] as const) {
       if (JSON.stringify(now[key]) !== JSON.stringify(old[key])) this.log.warn(`settings: ${key} changed; it takes effect when the daemon restarts`);
     }
+  }
+
+  /**
+   * The manifest again, valid only if it leaves the app's name to the app
+   * while the app lives: two entries of one name in a snapshot would be
+   * ambiguous. An app that has ended gives its name up.
+   */
+  private async loadForReload(): Promise<Result<Manifest, Diagnostic[]>> {
+    const loaded = await loadManifest(this.manifest.file);
+    const app = this.app;
+    if (!loaded.ok || app === null || !loaded.value.services.some((s) => s.name === app.name)) return loaded;
+    if (app.state === "exited") {
+      this.app = null;
+      return loaded;
+    }
+    const message = `services.${app.name}: the name is the Android app's (pid ${app.pid}, listed by a green flag); rename the service, or raise the flag with another --name`;
+    return err([{ file: this.manifest.file, line: 0, col: 0, message }]);
   }
 
   private startTick(): void {

@@ -1,4 +1,5 @@
 /** The Android app's PID (CONTRACT.md section 5): listed while it lives, never signalled. */
+import { writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
@@ -47,5 +48,28 @@ describe("green flag with the app's pid", () => {
     expect((await d.proc).exitCode).toBe(0);
     expect(isAlive(app.pid!)).toBe(true);
     app.kill("SIGKILL");
+  });
+
+  it("refuses a reload that gives a living app's name to a service, and allows it once the app has ended", async () => {
+    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const app = execa("sleep", ["1000"], { reject: false });
+    expect((await d.cli("flag", "green", "--pid", String(app.pid))).exitCode).toBe(0);
+    await d.rec.snapshot((s) => state(s, "app")?.external === true, "app listed");
+    writeFileSync(d.manifest, `services:\n  gated: { command: exec sleep 1000 }\n  app: { command: exec sleep 1000, nowait: true }\n`);
+    const refused = await d.cli("reload");
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toBe(
+      `${d.manifest}: services.app: the name is the Android app's (pid ${app.pid}, listed by a green flag); rename the service, or raise the flag with another --name`,
+    );
+
+    const mark = d.rec.mark;
+    app.kill("SIGKILL");
+    await app;
+    await d.rec.event("app", "exited", mark);
+    const applied = await d.cli("reload");
+    expect(applied.stdout).toContain("added: app");
+    const snap = await d.rec.snapshot((s) => state(s, "app")?.state === "running", "the manifest's app running", mark);
+    expect(snap.services.filter((s) => s.name === "app")).toHaveLength(1);
+    expect(state(snap, "app")?.external).toBeUndefined();
   });
 });
