@@ -72,6 +72,8 @@ export class Daemon {
   private gated: string[] = [];
   private unmonitored: ServiceSpec[] = [];
   private readonly unmonitoredLogs = new Map<string, ServiceLog>();
+  /** Fire-and-forget services due to be spawned, waiting for their dependencies. */
+  private readonly unmonitoredDue = new Set<ServiceSpec>();
   private readonly procs = new ProcessSampler();
   private readonly device = new DeviceSampler();
   /** Process vitals of the last tick, by process group; change-driven snapshots reuse them. */
@@ -200,6 +202,10 @@ export class Daemon {
     const here = manifest.services.filter((s) => s.platforms === null || s.platforms.includes(this.platform));
     this.manifest = manifest;
     this.unmonitored = here.filter((s) => s.nomonitor);
+    // A reload keeps what was still due, under its new spec.
+    const due = new Set([...this.unmonitoredDue].map((s) => s.name));
+    this.unmonitoredDue.clear();
+    for (const s of this.unmonitored) if (due.has(s.name)) this.unmonitoredDue.add(s);
     const monitored = here.filter((s) => !s.nomonitor);
     this.gated = monitored.filter((s) => !s.nowait).map((s) => s.name);
     return monitored;
@@ -327,6 +333,7 @@ export class Daemon {
     if (this.phase === "stopping") return;
     this.flag = false;
     this.phase = "waiting";
+    for (const spec of this.unmonitoredDue) if (!spec.nowait) this.unmonitoredDue.delete(spec);
     this.status.queueSnapshot();
     await this.supervisor.stopInOrder(this.gated, reason);
     await new Promise((r) => setImmediate(r));
@@ -340,10 +347,17 @@ export class Daemon {
     return log;
   }
 
-  /** Fire-and-forget services: spawned, logged, never watched again. */
+  /** Fire-and-forget services: spawned once what they depend on runs, logged, never watched again. */
   private spawnUnmonitored(nowait: boolean): void {
-    for (const spec of this.unmonitored) {
-      if (spec.nowait !== nowait || !spec.enabled) continue;
+    for (const spec of this.unmonitored) if (spec.nowait === nowait && spec.enabled) this.unmonitoredDue.add(spec);
+    this.spawnDueUnmonitored();
+  }
+
+  private spawnDueUnmonitored(): void {
+    for (const spec of this.unmonitoredDue) {
+      // A dependency this platform does not run blocks nothing, as for supervised services.
+      if (spec.dependsOn.some((d) => (this.supervisor.get(d)?.status.state.name ?? "running") !== "running")) continue;
+      this.unmonitoredDue.delete(spec);
       const log = this.log.child({ service: spec.name });
       spawnService(
         spec,
@@ -381,6 +395,7 @@ export class Daemon {
     const pid = change.to === "running" ? this.pidOf(service) : ACTIVE.has(change.from) ? (service.child?.pid ?? null) : null;
     this.publishEvent(service.spec.name, change, pid, service.status.exit);
     this.status.queueSnapshot();
+    if (change.to === "running" && this.unmonitoredDue.size > 0) this.spawnDueUnmonitored();
     this.state.save(() => this.groups());
   }
 

@@ -1,5 +1,5 @@
 /** Supervision end to end: a real daemon, real children, real sockets. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
@@ -232,6 +232,23 @@ services:
       .map((m) => `${(m.data as { service: string }).service}:${(m.data as { to: string }).to}`);
     expect(seen.indexOf("a:running")).toBeLessThan(seen.indexOf("b:starting"));
     expect(seen.indexOf("b:running")).toBeLessThan(seen.indexOf("c:starting"));
+  });
+
+  it("spawns a nomonitor service only once its dependencies are running", async () => {
+    d = await startDaemon(`
+services:
+  dep: { command: exec sleep 1000 }
+  fire: { command: 'if [ -e "$DIR/go" ]; then echo after; else echo before; fi > "$DIR/seen"', nomonitor: true, depends_on: [dep] }
+`);
+    // dep is down when the flag comes: fire must wait for it.
+    expect((await d.cli("stop", "dep")).exitCode).toBe(0);
+    const mark = d.rec.mark;
+    await d.flag();
+    await d.rec.snapshot((s) => s.daemon.flag, "flag raised", mark);
+    writeFileSync(join(d.dir, "go"), "");
+    expect((await d.cli("start", "dep")).exitCode).toBe(0);
+    await expect.poll(() => existsSync(join(d!.dir, "seen")), { timeout: 10_000, interval: 10 }).toBe(true);
+    await expect.poll(() => readFileSync(join(d!.dir, "seen"), "utf8"), { timeout: 10_000, interval: 10 }).toBe("after\n");
   });
 });
 
