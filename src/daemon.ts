@@ -60,6 +60,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
 export class Daemon {
   private flag = false;
+  /** How many times a stop_flag lowered the flag: a green flag's deferred start checks it. */
+  private flagLowered = 0;
   private phase: Phase = "waiting";
   private readonly startedAt = Date.now();
   private tick: NodeJS.Timeout | null = null;
@@ -188,7 +190,7 @@ export class Daemon {
       [...this.supervisor.services.values()].filter((s) => this.due(s.spec)).map((s) => s.spec.name),
       "nowait",
     );
-    if (noWait) this.greenFlag("--no-wait");
+    if (noWait) this.greenFlag("--no-wait", false);
     this.status.queueSnapshot();
 
     const shutdown = (signal: string) => void this.shutdown(signal);
@@ -311,17 +313,29 @@ export class Daemon {
     this.status.queueSnapshot();
   }
 
-  private greenFlag(reason: string): void {
+  /**
+   * Raises the flag at once; with `later`, the gated services start on the
+   * next turn, so that the app hears ACK before a hundred spawns. A stop_flag
+   * handled in between cancels that start: flags take effect in the order
+   * they arrive.
+   */
+  private greenFlag(reason: string, later: boolean): void {
     if (this.phase === "stopping") return;
     const rising = !this.flag;
     this.flag = true;
     this.phase = "running";
-    if (rising) this.spawnUnmonitored(false);
-    this.supervisor.want(
-      this.gated.filter((n) => this.due(this.supervisor.get(n)!.spec)),
-      reason,
-    );
     this.status.queueSnapshot();
+    const lowered = this.flagLowered;
+    const start = () => {
+      if (this.flagLowered !== lowered || this.phase === "stopping") return;
+      if (rising) this.spawnUnmonitored(false);
+      this.supervisor.want(
+        this.gated.filter((n) => this.due(this.supervisor.get(n)!.spec)),
+        reason,
+      );
+    };
+    if (later) setImmediate(start);
+    else start();
   }
 
   /**
@@ -332,6 +346,7 @@ export class Daemon {
   private async stopFlag(reason: string): Promise<void> {
     if (this.phase === "stopping") return;
     this.flag = false;
+    this.flagLowered++;
     this.phase = "waiting";
     for (const spec of this.unmonitoredDue) if (!spec.nowait) this.unmonitoredDue.delete(spec);
     this.status.queueSnapshot();
@@ -506,8 +521,7 @@ export class Daemon {
           if (this.supervisor.get(name)) return errorReply("bad_request", `green_flag: name: ${name} is a service of the manifest`);
           this.trackApp(req.pid, name);
         }
-        // Spawning a hundred services blocks for a while: the app hears ACK first.
-        setImmediate(() => this.greenFlag("green flag"));
+        this.greenFlag("green flag", true);
         return reply();
       case "stop_flag": {
         const done = this.stopFlag("stop flag");

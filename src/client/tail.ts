@@ -58,21 +58,26 @@ export async function follow(path: string, from: number, write: (chunk: Buffer) 
     }
     await drain(fh);
   };
-  // Checks run one at a time; events that come meanwhile fold into one more check.
+  // Checks run one at a time; events that come meanwhile fold into one more check. A check that
+  // fails (the file renamed between stat and open) is retried at the next event.
   let running: Promise<void> | null = null;
   let again = false;
+  let stopped = false;
   const schedule = () => {
+    if (stopped) return;
     if (running) {
       again = true;
       return;
     }
-    running = check().finally(() => {
-      running = null;
-      if (again) {
-        again = false;
-        schedule();
-      }
-    });
+    running = check()
+      .catch(() => undefined)
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      });
   };
   const name = basename(path);
   const watcher = watch(dirname(path), (_event, file) => {
@@ -85,8 +90,10 @@ export async function follow(path: string, from: number, write: (chunk: Buffer) 
       signal.addEventListener("abort", () => resolve(), { once: true });
     });
   } finally {
+    stopped = true;
     watcher.close();
-    await running;
+    // A check may schedule one more as it ends: wait for the last, then close the file it reads.
+    while (running) await running;
     // Assigned in the closures above, which the compiler does not follow.
     await (fh as FileHandle | null)?.close();
   }

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
 import { sendRaw } from "../../src/client/client.js";
 import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
 
@@ -69,6 +70,24 @@ services:
     await d.rec.event("stubborn", "stopped", mark);
     const again = await d.rec.event("stubborn", "running", mark);
     expect(again.data.pid).toBeGreaterThan(0);
+  });
+
+  it("takes flags in the order they arrive: a stop_flag right behind a green flag wins", async () => {
+    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+    // Both requests in one write, so the daemon reads them in one turn of its loop.
+    const dealer = new zmq.Dealer({ linger: 0 });
+    dealer.connect(d.control);
+    try {
+      await dealer.send(["", "green_flag"]);
+      await dealer.send(["", "stop_flag"]);
+      const replies = [(await dealer.receive())[1]!.toString(), (await dealer.receive())[1]!.toString()];
+      expect(replies).toEqual(["ACK", "ACK"]);
+    } finally {
+      dealer.close();
+    }
+    const { status } = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
+    expect(status.daemon.flag).toBe(false);
+    expect(state(status, "gated")?.state).toBe("waiting");
   });
 
   it("--no-wait counts as a flag at start", async () => {
