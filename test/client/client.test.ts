@@ -69,7 +69,8 @@ function relay(from: string): { endpoint: string; dropNext: (topic: string) => v
   let drop: string | null = null;
   sub.connect(from);
   sub.subscribe();
-  void pub.bind(endpoint).then(async () => {
+  const forward = async () => {
+    await pub.bind(endpoint);
     for await (const [topic, body] of sub) {
       if (drop !== null && topic!.toString() === drop) {
         drop = null;
@@ -77,7 +78,9 @@ function relay(from: string): { endpoint: string; dropNext: (topic: string) => v
       }
       await pub.send([topic!, body!]);
     }
-  });
+  };
+  // close() ends it: a send or receive on a closed socket throws, and that is the end of the relay.
+  void forward().catch(() => undefined);
   return {
     endpoint,
     dropNext: (topic) => (drop = topic),
