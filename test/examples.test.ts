@@ -32,6 +32,8 @@ describe.skipIf(!hasPython)("the end-to-end example", () => {
       await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/subscriber: now sensor=waiting subscriber=running/);
       await d.flag();
       await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: starting -> running \(spawned\)/);
+      // Its first reading comes after its SIGTERM handler is in place.
+      await expect.poll(async () => (await d!.cli("logs", "sensor", "-n", "1000")).stdout, { timeout: 10_000, interval: 50 }).toMatch(/"n": 1,/);
 
       expect((await d.cli("stop", "sensor")).exitCode).toBe(0);
       await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: stopping -> stopped/);
