@@ -370,8 +370,7 @@ export class Daemon {
 
   private spawnDueUnmonitored(): void {
     for (const spec of this.unmonitoredDue) {
-      // A dependency this platform does not run blocks nothing, as for supervised services.
-      if (spec.dependsOn.some((d) => (this.supervisor.get(d)?.status.state.name ?? "running") !== "running")) continue;
+      if (!this.supervisor.dependenciesRunning(spec)) continue;
       this.unmonitoredDue.delete(spec);
       const log = this.log.child({ service: spec.name });
       spawnService(

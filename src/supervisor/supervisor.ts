@@ -10,7 +10,7 @@ import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { signalGroup, stopGroup } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
-import { ACTIVE } from "./states.js";
+import { ACTIVE, DOWN } from "./states.js";
 
 export interface SupervisorOptions {
   /** Shell for string commands. */
@@ -157,9 +157,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   rearm(names: string[], reason: string): void {
     for (const name of names) {
       const svc = this.must(name);
-      if (!ACTIVE.has(svc.status.state.name) && svc.status.state.name !== "backoff") {
-        this.dispatch(svc, { type: "stop", reason, then: "waiting" });
-      }
+      if (DOWN.has(svc.status.state.name)) this.dispatch(svc, { type: "stop", reason, then: "waiting" });
     }
     this.reconcile(reason);
   }
@@ -167,13 +165,15 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   /** Starts every wanted, waiting service whose dependencies are running. */
   private reconcile(reason: string): void {
     for (const svc of this.services.values()) {
-      if (!svc.wanted || svc.status.state.name !== "waiting") continue;
-      const blocked = svc.spec.dependsOn.some((d) => {
-        const dep = this.services.get(d);
-        return dep !== undefined && dep.status.state.name !== "running";
-      });
-      if (!blocked) this.dispatch(svc, { type: "start", reason });
+      if (svc.wanted && svc.status.state.name === "waiting" && this.dependenciesRunning(svc.spec)) {
+        this.dispatch(svc, { type: "start", reason });
+      }
     }
+  }
+
+  /** Whether every dependency of `spec` runs; one this platform does not supervise blocks nothing. */
+  dependenciesRunning(spec: ServiceSpec): boolean {
+    return spec.dependsOn.every((d) => (this.services.get(d)?.status.state.name ?? "running") === "running");
   }
 
   private must(name: string): Service {
