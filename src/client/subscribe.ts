@@ -70,16 +70,13 @@ export async function* subscribe(endpoint: string, opts: SubscribeOptions = {}):
       }
       const seen = seq.see(msg.data.seq);
       if (seen === "covered") continue;
-      const wantedMsg = wanted === null || wanted.has(msg.topic);
-      if (seen === "in order") {
-        if (wantedMsg) yield msg;
-        continue;
-      }
+      const show = wanted === null || wanted.has(msg.topic);
       // The opening snapshot stands for the first message; a loss is shown by the message that revealed it.
-      if (seen !== "first" && wantedMsg) yield msg;
+      if (show && seen !== "first") yield msg;
+      if (seen === "in order") continue;
       const snapshot = await opts.control.status().catch(() => null);
       if (snapshot === null || sock.closed) {
-        if (seen === "first" && wantedMsg) yield msg;
+        if (show && seen === "first") yield msg;
         continue;
       }
       seq.covered(snapshot.seq);
