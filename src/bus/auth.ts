@@ -27,6 +27,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import * as zmq from "zeromq";
 import { EXIT, formatDiagnostic, UserError } from "../errors.js";
+import { received } from "./receive.js";
 
 export interface KeyPair {
   /** Z85, 40 characters. */
@@ -292,15 +293,7 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
 }
 
 async function serveZap(socket: zmq.Reply, handler: ZapHandler, log: Logger): Promise<void> {
-  for (;;) {
-    let frames: Buffer[];
-    try {
-      frames = await socket.receive();
-    } catch (e) {
-      if (socket.closed) return;
-      log.warn({ err: e }, "ZAP receive failed");
-      continue;
-    }
+  for await (const frames of received(socket, log, "ZAP")) {
     const [version, requestId = Buffer.alloc(0), domain, address, , mechanism, ...credentials] = frames;
     const verdict: ZapVerdict =
       version?.toString() === "1.0" && mechanism !== undefined

@@ -7,6 +7,7 @@ import * as zmq from "zeromq";
 import type { Logger } from "pino";
 import type { CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
+import { received } from "./receive.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
@@ -74,17 +75,7 @@ export class ControlServer {
   }
 
   private async serveOn(socket: zmq.Router): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch (e) {
-        if (socket.closed) return;
-        this.log.warn({ err: e }, "control receive failed");
-        continue;
-      }
-      void this.answer(socket, frames);
-    }
+    for await (const frames of received(socket, this.log, "control")) void this.answer(socket, frames);
   }
 
   private async answer(socket: zmq.Router, frames: Buffer[]): Promise<void> {
