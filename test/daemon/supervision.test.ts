@@ -150,6 +150,7 @@ services:
 services:
   missing: { command: /nonexistent/program, args: [] }
   badcwd: { command: exec sleep 1000, cwd: /nonexistent-dir }
+  filecwd: { command: exec sleep 1000, cwd: /etc/passwd }
   fine: { command: exec sleep 1000 }
 `);
     await d.flag();
@@ -157,6 +158,8 @@ services:
     expect(a.data.reason).toMatch(/cannot spawn: \/nonexistent\/program: no such file/);
     const b = await d.rec.event("badcwd", "fatal");
     expect(b.data.reason).toMatch(/cwd \/nonexistent-dir does not exist/);
+    const c = await d.rec.event("filecwd", "fatal");
+    expect(c.data.reason).toMatch(/cwd \/etc\/passwd is not a directory/);
     await d.rec.event("fine", "running");
   });
 });
