@@ -240,6 +240,54 @@ async function benchRestart() {
 
 /* 2. Cold start and green flag --------------------------------------------- */
 
+/**
+ * The start of 100 services by a minimal supervisor, for scale: a shell that
+ * backgrounds them, or a node that `spawn`s them as the daemon does
+ * (detached, output piped), all at once. From the supervisor's own spawn to
+ * the last mark, and from its first mark to its last (99 spawns, about what
+ * a green flag costs).
+ */
+async function startFloor(kind, reps) {
+  const toLast = [];
+  const spawns = [];
+  for (let r = 0; r < reps; r++) {
+    const dir = mkdtempSync(join(root, `start-floor-${kind}-`));
+    const marks = new Marks(join(dir, "marks"));
+    const tag = `start-${kind}-${process.pid}-${Date.now()}`;
+    const cmds = Object.values(manyServices(marks.file, 100, {}).services).map((s) => s.command);
+    const env = { ...process.env, CMDS: cmds.join("\n"), FLOWINIT_BENCH_TAG: tag };
+    const [cmd, args] =
+      kind === "shell"
+        ? ["sh", ["-c", 'printf "%s\\n" "$CMDS" | while IFS= read -r c; do sh -c "$c" & done; wait']]
+        : [
+            process.execPath,
+            [
+              "-e",
+              `const { spawn } = require("node:child_process");
+               for (const cmd of process.env.CMDS.split("\\n")) {
+                 const c = spawn("sh", ["-c", cmd], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+                 c.stdout.resume(); c.stderr.resume();
+               }`,
+            ],
+          ];
+    const t0 = wallMs();
+    const sup = spawn(cmd, args, { stdio: "ignore", env, detached: true });
+    try {
+      const all = await marks.distinct(100, 0, 30_000);
+      const times = all.map((m) => m.ms);
+      toLast.push(Math.max(...times) - t0);
+      spawns.push(Math.max(...times) - Math.min(...times));
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+      killTagged(tag);
+      marks.close();
+      if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { to_last_mark: summarize(toLast), first_to_last_mark: summarize(spawns) };
+}
+
+
 /** Wall time of a process from spawn to exit, p50 of `n`. */
 function timeProcess(cmd, args, n) {
   const t = [];
@@ -291,6 +339,8 @@ async function benchCold() {
     node_e_0_ms: timeProcess(process.execPath, ["-e", "0"], 5),
     node_import_daemon_ms: timeProcess(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`], 5),
     flowinit_help_ms: timeProcess(process.execPath, [BIN, "--help"], 5),
+    floor_shell: await startFloor("shell", reps),
+    floor_node: await startFloor("node", reps),
   };
   results.cold = r;
   row("cold start, 100 nowait: daemon spawn -> last mark, p50", ms(r.spawn_to_last_mark.p50), "<= 300 ms", r.spawn_to_last_mark.p50 <= 300);
@@ -298,6 +348,9 @@ async function benchCold() {
   row("  first status-topic message -> last mark, p50", ms(r.first_message_to_last_mark.p50), "<= 300 ms", r.first_message_to_last_mark.p50 <= 300);
   row("  daemon started_at -> last mark, p50", ms(r.started_at_to_last_mark.p50), "", null);
   row("  node -e 0 / import unbundled dist/daemon.js / flowinit --help (whole process)", `${ms(r.node_e_0_ms)} / ${ms(r.node_import_daemon_ms)} / ${ms(r.flowinit_help_ms)}`, "", null);
+  const fl = (f) => `${ms(f.to_last_mark.p50)}; ${ms(f.first_to_last_mark.p50)}`;
+  row("  floor: shell backgrounding 100: its spawn -> last mark; first -> last mark", fl(r.floor_shell), "", null);
+  row("  floor: node spawning 100 at once: its spawn -> last mark; first -> last mark", fl(r.floor_node), "", null);
 }
 
 async function flagCycles(cycles, label) {
