@@ -88,3 +88,28 @@ export function sameProcess(pid: number, since: number | null): boolean {
   }
   return startTime(pid) === since;
 }
+
+/** Page sizes Linux kernels are built with on the machines flowinit runs on (arm64 Android: 4 or 16 KiB). */
+const PAGE_SIZES = [4096, 16384, 65536];
+
+/**
+ * The page size that makes `rssPages` pages come to `rssBytes`: the nearest
+ * of the known sizes, so that pages touched between two readings do not
+ * matter. 4096 when nothing is known.
+ */
+export function pageSizeFrom(rssBytes: number, rssPages: number): number {
+  if (!(rssPages > 0 && rssBytes > 0)) return 4096;
+  const ratio = Math.log2(rssBytes / rssPages);
+  return PAGE_SIZES.reduce((best, p) => (Math.abs(Math.log2(p) - ratio) < Math.abs(Math.log2(best) - ratio) ? p : best));
+}
+
+/**
+ * This kernel's page size. Node has no sysconf(), but libuv reports the
+ * resident set as /proc/self/stat's page count times getpagesize(), so the
+ * two readings give it without a child process (Android 15+ devices may run
+ * 16 KiB pages).
+ */
+export function pageSize(): number {
+  const bytes = process.memoryUsage.rss();
+  return pageSizeFrom(bytes, readStat("self")?.rssPages ?? 0);
+}

@@ -3,16 +3,10 @@
  * tick: no child process, no `ps`.
  */
 import { closeSync, readdirSync } from "node:fs";
-import { openStat, readStatFd, type ProcStat } from "../platform/process.js";
+import { openStat, pageSize, readStatFd, type ProcStat } from "../platform/process.js";
 
 /** `getconf CLK_TCK`: 100 on every Linux and Android ABI; reading it would need a child process. */
 const CLOCK_TICKS_PER_SECOND = 100;
-/**
- * The kernel's page size, taken as 4096 because Node offers no cheap way to
- * read it. Kernels built with 16 KiB pages (some Android 15+ devices) would
- * make `rssBytes` a quarter of the truth.
- */
-const PAGE_SIZE = 4096;
 
 export interface GroupVitals {
   /** Share of one core since the previous sample, like top (may exceed 100); null on a group's first sample. */
@@ -46,6 +40,9 @@ export class ProcessSampler {
   /** PIDs seen last pass in no group asked for. */
   private strangers = new Set<number>();
   private lastWanted = new Set<number>();
+
+  /** This kernel's, for the resident sets /proc gives in pages. */
+  private readonly pageSize = pageSize();
 
   /** @param procDir Where procfs is mounted. Default `/proc`. */
   constructor(private readonly procDir = "/proc") {}
@@ -107,7 +104,7 @@ export class ProcessSampler {
         prev === undefined || elapsed <= 0
           ? null
           : round1((cpuTicks(prev.members, members) / CLOCK_TICKS_PER_SECOND / (elapsed / 1000)) * 100);
-      out.set(pgid, { cpuPercent, rssBytes: rssPages * PAGE_SIZE });
+      out.set(pgid, { cpuPercent, rssBytes: rssPages * this.pageSize });
       const seen = new Map<number, Seen>();
       for (const [pid, st] of members) seen.set(pid, { starttime: st.starttime, ppid: st.ppid, ticks: st.ticks });
       next.set(pgid, { time: now, members: seen });
