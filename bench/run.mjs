@@ -117,12 +117,12 @@ async function finish(d) {
  * Kills the service's current process (the pid of its latest mark) `n` times;
  * per kill, the wall time it was sent and the new process's mark.
  */
-async function killLoop(marks, n, after = async () => undefined) {
+async function killLoop(marks, n, after = async () => undefined, restMs = 20) {
   const out = [];
   let cur = await marks.until((all) => all.at(-1), "first start");
   for (let i = 0; i < n; i++) {
     // A stable, idle service; the jitter samples collisions with the daemon's tick fairly.
-    await sleep(20 + Math.random() * 30);
+    await sleep(restMs + Math.random() * 30);
     const idx = marks.all.length;
     const old = cur.pid;
     const t0 = wallMs();
@@ -166,6 +166,55 @@ async function floor(kind, n) {
     const runs = await killLoop(marks, n);
     const cpuMs = ((cpuSecondsFine(sup.pid) - c0) * 1000) / n;
     return { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+  } finally {
+    process.kill(-sup.pid, "SIGKILL");
+    killTagged(tag);
+    marks.close();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same kill loop under another supervisor installed here (runit's runsv,
+ * s6-supervise, supervisord), each on one service whose run script execs the
+ * same marked command. Kills come 1.1 s apart: runsv holds back a restart
+ * until a second after the previous start, which a stable service is past.
+ * s6's service notifies readiness, as s6 wants for an immediate restart.
+ * Null when the program is not installed.
+ */
+async function peer(kind, n) {
+  const prog = { runit: "runsv", s6: "s6-supervise", supervisord: "supervisord" }[kind];
+  if (spawnSync("sh", ["-c", `command -v ${prog}`]).status !== 0) return null;
+  const dir = mkdtempSync(join(root, `peer-${kind}-`));
+  const marks = new Marks(join(dir, "marks"));
+  const tag = `peer-${kind}-${process.pid}-${Date.now()}`;
+  const script = join(dir, "svc.sh");
+  writeFileSync(script, `${marked("svc", marks.file)}\n`);
+  // s6-supervise restarts at once only a service that said it was ready (its notification-fd); otherwise after 1 s.
+  if (kind === "s6") writeFileSync(join(dir, "notification-fd"), "3\n");
+  const ready = kind === "s6" ? "echo >&3; exec 3>&-; " : "";
+  writeFileSync(join(dir, "run"), `#!/bin/sh\n${ready}exec sh ${script}\n`, { mode: 0o755 });
+  const conf = join(dir, "supervisord.conf");
+  writeFileSync(
+    conf,
+    [
+      "[supervisord]",
+      "nodaemon=true",
+      `logfile=${join(dir, "supervisord.log")}`,
+      `pidfile=${join(dir, "supervisord.pid")}`,
+      "[program:svc]",
+      `command=sh ${script}`,
+      "autorestart=true",
+      "startsecs=0",
+      "startretries=1000000",
+      "",
+    ].join("\n"),
+  );
+  const args = kind === "supervisord" ? ["-c", conf] : [dir];
+  const sup = spawn(prog, args, { stdio: "ignore", env: { ...process.env, FLOWINIT_BENCH_TAG: tag }, detached: true });
+  try {
+    const runs = await killLoop(marks, n, undefined, 1100);
+    return summarize(runs.map((r) => r.mark.ms - r.t0));
   } finally {
     process.kill(-sup.pid, "SIGKILL");
     killTagged(tag);
@@ -226,7 +275,12 @@ async function benchRestart() {
     daemon_cpu_ms_per_restart: summarize(cpuPerRestart).p50,
     floor_shell_loop: await floor("shell", nFloor),
     floor_node_spawn: await floor("node", nFloor),
+    peers: {},
   };
+  for (const kind of ["runit", "s6", "supervisord"]) {
+    const p = await peer(kind, opts.quick ? 10 : 30);
+    if (p !== null) r.peers[kind] = p;
+  }
   results.restart = r;
   row("restart after kill -9, p50 (kill -> new start mark)", ms(r.restart.p50), "<= 4 ms", r.restart.p50 <= 4);
   row("restart after kill -9, p90", ms(r.restart.p90), "<= 6 ms", r.restart.p90 <= 6);
@@ -236,6 +290,9 @@ async function benchRestart() {
   const fl = (f) => `${ms(f.p50)} / ${ms(f.p90)}; ${ms(f.supervisor_cpu_ms_per_restart)}`;
   row("  floor: shell-loop supervisor: p50 / p90; its CPU per restart", fl(r.floor_shell_loop), "", null);
   row("  floor: 6-line Node spawn loop: p50 / p90; its CPU per restart", fl(r.floor_node_spawn), "", null);
+  for (const [kind, p] of Object.entries(r.peers)) {
+    row(`  ${kind}, same kill (1.1 s apart): p50 / p90; flowinit's p50 / its p50`, `${ms(p.p50)} / ${ms(p.p90)}; ${(r.restart.p50 / p.p50).toFixed(2)}`, "", null);
+  }
 }
 
 /* 2. Cold start and green flag --------------------------------------------- */
@@ -794,7 +851,7 @@ async function main() {
   console.log(
     present.length === 0
       ? "runit, s6, supervisord, pm2: none installed, no comparison (the restart floors stand in)"
-      : `installed, not compared by this bench: ${present.map(([k]) => k).join(", ")}`,
+      : `installed: ${present.map(([k]) => k).join(", ")} (runsv, s6-supervise and supervisord are compared on the restart)`,
   );
   const out = { date: new Date().toISOString(), machine: info, options: { quick: opts.quick, only: opts.only, profile: opts.profile !== null, node_flags: opts.nodeFlags }, clock_check: clock, supervisors, table: rows, results };
   writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
