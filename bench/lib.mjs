@@ -336,8 +336,22 @@ export class Recorder {
  * belongs to someone else. Returns how many there were.
  */
 export function killTagged(tag) {
-  const needle = Buffer.from(`\0FLOWINIT_BENCH_TAG=${tag}\0`);
   let killed = 0;
+  for (const { pid } of tagged(tag)) {
+    try {
+      process.kill(pid, "SIGKILL");
+      killed++;
+    } catch {
+      /* gone */
+    }
+  }
+  return killed;
+}
+
+/** Every live (not zombie) process carrying `FLOWINIT_BENCH_TAG=tag`: { pid, comm }. */
+export function tagged(tag) {
+  const needle = Buffer.from(`\0FLOWINIT_BENCH_TAG=${tag}\0`);
+  const found = [];
   for (const entry of readdirSync("/proc")) {
     if (entry.charCodeAt(0) > 57 || Number(entry) === process.pid) continue;
     let env;
@@ -349,14 +363,15 @@ export function killTagged(tag) {
     if (env.indexOf(needle) === -1) continue;
     const st = procStat(entry);
     if (st === null || st.state === "Z") continue;
+    let comm = "";
     try {
-      process.kill(Number(entry), "SIGKILL");
-      killed++;
+      comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
     } catch {
-      /* gone */
+      continue;
     }
+    found.push({ pid: Number(entry), comm });
   }
-  return killed;
+  return found;
 }
 
 const live = new Set();

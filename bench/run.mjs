@@ -5,7 +5,7 @@
  * it from outside. The method, the figures and how to read them are in
  * docs/performance.md.
  *
- *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,ping,crash,soak]
+ *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,ping,crash,soak,peers]
  *                      [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"]
  *
  * --quick    fewer repetitions and a 5 s idle window (scaled to 20 s)
@@ -41,17 +41,19 @@ import {
   monoUs,
   otherSupervisors,
   procCounts,
+  procStat,
   profiled,
   recalibrate,
   ROOT,
   sleep,
   summarize,
+  tagged,
   tempRoot,
   wallMs,
 } from "./lib.mjs";
 import { formatSummary, summarizeProfiles } from "./profile.mjs";
 
-const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "ping", "crash", "soak"];
+const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "ping", "crash", "soak", "peers"];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: SCENARIOS, out: join(ROOT, "bench/results.json"), profile: null, keep: false, nodeFlags: [] };
@@ -174,53 +176,114 @@ async function floor(kind, n) {
   }
 }
 
+/* Other supervisors, where installed ------------------------------------------ */
+
+const PEERS = { runit: "runsvdir", s6: "s6-svscan", supervisord: "supervisord" };
+const PEER_PROCESSES = new Set(["runsvdir", "runsv", "s6-svscan", "s6-supervise", "supervisord"]);
+
+function peerInstalled(kind) {
+  return spawnSync("sh", ["-c", `command -v ${PEERS[kind]}`]).status === 0;
+}
+
 /**
- * The same kill loop under another supervisor installed here (runit's runsv,
- * s6-supervise, supervisord), each on one service whose run script execs the
- * same marked command. Kills come 1.1 s apart: runsv holds back a restart
- * until a second after the previous start, which a stable service is past.
- * s6's service notifies readiness, as s6 wants for an immediate restart.
- * Null when the program is not installed.
+ * Runs `commands` (name -> shell command) as the services of another
+ * supervisor: run scripts in a scan directory (runsvdir, s6-svscan; each
+ * service under its runsv or s6-supervise) or the programs of one
+ * supervisord.conf, each with its defaults but for an immediate restart.
+ * s6's services notify readiness, which s6 wants before it restarts at once
+ * rather than after 1 s. Every process carries `tag`.
  */
-async function peer(kind, n) {
-  const prog = { runit: "runsv", s6: "s6-supervise", supervisord: "supervisord" }[kind];
-  if (spawnSync("sh", ["-c", `command -v ${prog}`]).status !== 0) return null;
+function startPeer(kind, dir, commands, tag) {
+  const scan = join(dir, "sv");
+  mkdirSync(scan);
+  const conf = ["[supervisord]", "nodaemon=true", `logfile=${join(dir, "supervisord.log")}`, `pidfile=${join(dir, "supervisord.pid")}`];
+  for (const [name, command] of Object.entries(commands)) {
+    const script = join(dir, `${name}.sh`);
+    writeFileSync(script, `${command}\n`);
+    mkdirSync(join(scan, name));
+    const ready = kind === "s6" ? "echo >&3; exec 3>&-; " : "";
+    if (kind === "s6") writeFileSync(join(scan, name, "notification-fd"), "3\n");
+    writeFileSync(join(scan, name, "run"), `#!/bin/sh\n${ready}exec sh ${script}\n`, { mode: 0o755 });
+    conf.push(`[program:${name}]`, `command=sh ${script}`, "autorestart=true", "startsecs=0", "startretries=1000000");
+  }
+  writeFileSync(join(dir, "supervisord.conf"), `${conf.join("\n")}\n`);
+  const args = kind === "supervisord" ? ["-c", join(dir, "supervisord.conf")] : [scan];
+  return spawn(PEERS[kind], args, { stdio: "ignore", env: { ...process.env, FLOWINIT_BENCH_TAG: tag }, detached: true });
+}
+
+/** A temp folder, marks file and tag for one run of another supervisor; `fn` gets them and cleans nothing. */
+async function withPeer(kind, fn) {
   const dir = mkdtempSync(join(root, `peer-${kind}-`));
   const marks = new Marks(join(dir, "marks"));
   const tag = `peer-${kind}-${process.pid}-${Date.now()}`;
-  const script = join(dir, "svc.sh");
-  writeFileSync(script, `${marked("svc", marks.file)}\n`);
-  // s6-supervise restarts at once only a service that said it was ready (its notification-fd); otherwise after 1 s.
-  if (kind === "s6") writeFileSync(join(dir, "notification-fd"), "3\n");
-  const ready = kind === "s6" ? "echo >&3; exec 3>&-; " : "";
-  writeFileSync(join(dir, "run"), `#!/bin/sh\n${ready}exec sh ${script}\n`, { mode: 0o755 });
-  const conf = join(dir, "supervisord.conf");
-  writeFileSync(
-    conf,
-    [
-      "[supervisord]",
-      "nodaemon=true",
-      `logfile=${join(dir, "supervisord.log")}`,
-      `pidfile=${join(dir, "supervisord.pid")}`,
-      "[program:svc]",
-      `command=sh ${script}`,
-      "autorestart=true",
-      "startsecs=0",
-      "startretries=1000000",
-      "",
-    ].join("\n"),
-  );
-  const args = kind === "supervisord" ? ["-c", conf] : [dir];
-  const sup = spawn(prog, args, { stdio: "ignore", env: { ...process.env, FLOWINIT_BENCH_TAG: tag }, detached: true });
   try {
-    const runs = await killLoop(marks, n, undefined, 1100);
-    return summarize(runs.map((r) => r.mark.ms - r.t0));
+    return await fn(dir, marks, tag);
   } finally {
-    process.kill(-sup.pid, "SIGKILL");
     killTagged(tag);
     marks.close();
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The restart's kill loop on one service of another supervisor. Kills come
+ * 1.1 s apart: runsv holds back a restart until a second after the previous
+ * start, which a stable service is past.
+ */
+function peerRestart(kind, n) {
+  return withPeer(kind, async (dir, marks, tag) => {
+    const sup = startPeer(kind, dir, { svc: marked("svc", marks.file) }, tag);
+    try {
+      const runs = await killLoop(marks, n, undefined, 1100);
+      return summarize(runs.map((r) => r.mark.ms - r.t0));
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
+}
+
+/** Cold start of 100 services under another supervisor: its spawn -> the last mark. */
+function peerCold(kind) {
+  return withPeer(kind, async (dir, marks, tag) => {
+    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 100, {}).services).map(([n, s]) => [n, s.command]));
+    const t0 = wallMs();
+    const sup = startPeer(kind, dir, commands, tag);
+    try {
+      const all = await marks.distinct(100, 0, 30_000);
+      return Math.max(...all.map((m) => m.ms)) - t0;
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
+}
+
+/**
+ * The stop of 20 trees (`sleep 1000 & wait`) under another supervisor, the
+ * way each stops everything: SIGHUP to runsvdir (each runsv then stops its
+ * service and exits), SIGTERM to s6-svscan or supervisord. Done when every
+ * service's shell and every supervisor process has exited; then the live
+ * processes it left.
+ */
+function peerStop(kind) {
+  return withPeer(kind, async (dir, marks, tag) => {
+    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 20, {}, "sleep 1000 & wait").services).map(([n, s]) => [n, s.command]));
+    const sup = startPeer(kind, dir, commands, tag);
+    const leaders = (await marks.distinct(20, 0, 30_000)).map((m) => m.pid);
+    const sleeps = () => tagged(tag).filter((p) => p.comm === "sleep").length;
+    for (const deadline = Date.now() + 5000; sleeps() < 20 && Date.now() < deadline; ) await sleep(10);
+    await sleep(200);
+    const t0 = wallMs();
+    process.kill(sup.pid, kind === "runit" ? "SIGHUP" : "SIGTERM");
+    const alive = (pid) => {
+      const st = procStat(pid);
+      return st !== null && st.state !== "Z";
+    };
+    const busy = () => leaders.some(alive) || tagged(tag).some((p) => PEER_PROCESSES.has(p.comm));
+    for (const deadline = Date.now() + 30_000; busy() && Date.now() < deadline; ) await sleep(1);
+    const took = wallMs() - t0;
+    await sleep(100);
+    return { took, left: tagged(tag).filter((p) => !PEER_PROCESSES.has(p.comm)).length };
+  });
 }
 
 async function benchRestart() {
@@ -275,12 +338,7 @@ async function benchRestart() {
     daemon_cpu_ms_per_restart: summarize(cpuPerRestart).p50,
     floor_shell_loop: await floor("shell", nFloor),
     floor_node_spawn: await floor("node", nFloor),
-    peers: {},
   };
-  for (const kind of ["runit", "s6", "supervisord"]) {
-    const p = await peer(kind, opts.quick ? 10 : 30);
-    if (p !== null) r.peers[kind] = p;
-  }
   results.restart = r;
   row("restart after kill -9, p50 (kill -> new start mark)", ms(r.restart.p50), "<= 4 ms", r.restart.p50 <= 4);
   row("restart after kill -9, p90", ms(r.restart.p90), "<= 6 ms", r.restart.p90 <= 6);
@@ -290,9 +348,6 @@ async function benchRestart() {
   const fl = (f) => `${ms(f.p50)} / ${ms(f.p90)}; ${ms(f.supervisor_cpu_ms_per_restart)}`;
   row("  floor: shell-loop supervisor: p50 / p90; its CPU per restart", fl(r.floor_shell_loop), "", null);
   row("  floor: 6-line Node spawn loop: p50 / p90; its CPU per restart", fl(r.floor_node_spawn), "", null);
-  for (const [kind, p] of Object.entries(r.peers)) {
-    row(`  ${kind}, same kill (1.1 s apart): p50 / p90; flowinit's p50 / its p50`, `${ms(p.p50)} / ${ms(p.p90)}; ${(r.restart.p50 / p.p50).toFixed(2)}`, "", null);
-  }
 }
 
 /* 2. Cold start and green flag --------------------------------------------- */
@@ -408,6 +463,7 @@ async function benchCold() {
   const fl = (f) => `${ms(f.to_last_mark.p50)}; ${ms(f.first_to_last_mark.p50)}`;
   row("  floor: shell backgrounding 100: its spawn -> last mark; first -> last mark", fl(r.floor_shell), "", null);
   row("  floor: node spawning 100 at once: its spawn -> last mark; first -> last mark", fl(r.floor_node), "", null);
+
 }
 
 async function flagCycles(cycles, label) {
@@ -804,6 +860,39 @@ function profileReport(label, kind = label) {
   console.log(formatSummary(summary, 20));
 }
 
+/* 8. The same scenarios under other supervisors -------------------------------- */
+
+/**
+ * Restart, cold start and stop under every other supervisor installed here,
+ * last: their orphans stay as zombies under this machine's pid 1, and a
+ * /proc full of them would slow flowinit's own stop scan.
+ */
+async function benchPeers() {
+  const installed = Object.keys(PEERS).filter(peerInstalled);
+  results.peers = {};
+  if (installed.length === 0) {
+    row("other supervisors (runit, s6, supervisord)", "none installed", "", null);
+    return;
+  }
+  const reps = opts.quick ? 1 : 3;
+  const ratio = (ours, theirs) => (ours === undefined ? "" : `; flowinit / it: ${(ours / theirs).toFixed(2)}`);
+  for (const kind of installed) {
+    const restart = await peerRestart(kind, opts.quick ? 10 : 30);
+    const cold = [];
+    const stops = [];
+    for (let i = 0; i < reps; i++) cold.push(await peerCold(kind));
+    for (let i = 0; i < reps; i++) stops.push(await peerStop(kind));
+    const p = (results.peers[kind] = {
+      restart,
+      cold_start: summarize(cold),
+      stop: { took: summarize(stops.map((x) => x.took)), left: stops.map((x) => x.left) },
+    });
+    row(`${kind}: restart after kill -9, p50 / p90`, `${ms(restart.p50)} / ${ms(restart.p90)}${ratio(results.restart?.restart.p50, restart.p50)}`, "", null);
+    row(`${kind}: cold start of 100, its spawn -> last mark`, `${ms(p.cold_start.p50)}${ratio(results.cold?.spawn_to_last_mark.p50, p.cold_start.p50)}`, "", null);
+    row(`${kind}: stop of 20 trees, p50; processes left alive (of 20 sleeps)`, `${ms(p.stop.took.p50)}; ${p.stop.left.join(", ")}`, "", null);
+  }
+}
+
 async function main() {
   const info = machine();
   const clock = checkClock();
@@ -822,6 +911,7 @@ async function main() {
     ["ping", () => (opts.only.includes("idle") ? undefined : benchIdleAndPing(false, true)), opts.only.includes("idle") ? [] : [["idle", "ping"]]],
     ["crash", benchCrash, [["crash"], ["crash-stress"]]],
     ["soak", benchSoak, []],
+    ["peers", benchPeers, []],
   ];
   for (const [name, fn, reports] of steps) {
     if (!opts.only.includes(name)) continue;
@@ -851,7 +941,7 @@ async function main() {
   console.log(
     present.length === 0
       ? "runit, s6, supervisord, pm2: none installed, no comparison (the restart floors stand in)"
-      : `installed: ${present.map(([k]) => k).join(", ")} (runsv, s6-supervise and supervisord are compared on the restart)`,
+      : `installed: ${present.map(([k]) => k).join(", ")} (runit, s6 and supervisord are compared: restart, cold start, stop)`,
   );
   const out = { date: new Date().toISOString(), machine: info, options: { quick: opts.quick, only: opts.only, profile: opts.profile !== null, node_flags: opts.nodeFlags }, clock_check: clock, supervisors, table: rows, results };
   writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
