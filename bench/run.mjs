@@ -139,41 +139,56 @@ async function killLoop(marks, n, after = async () => undefined, restMs = 20) {
   return out;
 }
 
-/** The same kill loop against a minimal supervisor: a shell loop, or a few lines of Node. */
-async function floor(kind, n) {
-  const dir = mkdtempSync(join(root, `floor-${kind}-`));
+/**
+ * A temp folder, a marks file and a tag for one run of a supervisor other
+ * than the daemon; after `fn`, whatever carries the tag is killed and the
+ * folder goes.
+ */
+async function withMarks(label, fn) {
+  const dir = mkdtempSync(join(root, `${label}-`));
   const marks = new Marks(join(dir, "marks"));
-  const tag = `${kind}-${process.pid}-${Date.now()}`;
-  const env = { ...process.env, CMD: marked("svc", marks.file), FLOWINIT_BENCH_TAG: tag };
-  const [cmd, args] =
-    kind === "shell"
-      ? ["sh", ["-c", 'while :; do sh -c "$CMD"; done']]
-      : [
-          process.execPath,
-          [
-            "-e",
-            // What the daemon does at the least: a detached child, its output piped, respawned on exit.
-            `const { spawn } = require("node:child_process");
-             (function run() {
-               const c = spawn("sh", ["-c", process.env.CMD], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-               c.stdout.resume(); c.stderr.resume();
-               c.on("exit", run);
-             })();`,
-          ],
-        ];
-  const sup = spawn(cmd, args, { stdio: "ignore", env, detached: true });
+  const tag = `${label}-${process.pid}-${Date.now()}`;
   try {
-    await marks.until((all) => all.at(-1), "first start");
-    const c0 = cpuSecondsFine(sup.pid);
-    const runs = await killLoop(marks, n);
-    const cpuMs = ((cpuSecondsFine(sup.pid) - c0) * 1000) / n;
-    return { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+    return await fn(dir, marks, tag);
   } finally {
-    process.kill(-sup.pid, "SIGKILL");
     killTagged(tag);
     marks.close();
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A minimal supervisor, for the floors: a shell running `shellScript`, or a bare node running `nodeScript`. */
+function minimal(kind, env, shellScript, nodeScript) {
+  const [cmd, args] = kind === "shell" ? ["sh", ["-c", shellScript]] : [process.execPath, ["-e", nodeScript]];
+  return spawn(cmd, args, { stdio: "ignore", env, detached: true });
+}
+
+/** The same kill loop against a minimal supervisor: a shell loop, or a few lines of Node. */
+function floor(kind, n) {
+  return withMarks(`floor-${kind}`, async (dir, marks, tag) => {
+    const env = { ...process.env, CMD: marked("svc", marks.file), FLOWINIT_BENCH_TAG: tag };
+    const sup = minimal(
+      kind,
+      env,
+      'while :; do sh -c "$CMD"; done',
+      // What the daemon does at the least: a detached child, its output piped, respawned on exit.
+      `const { spawn } = require("node:child_process");
+       (function run() {
+         const c = spawn("sh", ["-c", process.env.CMD], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+         c.stdout.resume(); c.stderr.resume();
+         c.on("exit", run);
+       })();`,
+    );
+    try {
+      await marks.until((all) => all.at(-1), "first start");
+      const c0 = cpuSecondsFine(sup.pid);
+      const runs = await killLoop(marks, n);
+      const cpuMs = ((cpuSecondsFine(sup.pid) - c0) * 1000) / n;
+      return { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
 }
 
 /* Other supervisors, where installed ------------------------------------------ */
@@ -211,27 +226,13 @@ function startPeer(kind, dir, commands, tag) {
   return spawn(PEERS[kind], args, { stdio: "ignore", env: { ...process.env, FLOWINIT_BENCH_TAG: tag }, detached: true });
 }
 
-/** A temp folder, marks file and tag for one run of another supervisor; `fn` gets them and cleans nothing. */
-async function withPeer(kind, fn) {
-  const dir = mkdtempSync(join(root, `peer-${kind}-`));
-  const marks = new Marks(join(dir, "marks"));
-  const tag = `peer-${kind}-${process.pid}-${Date.now()}`;
-  try {
-    return await fn(dir, marks, tag);
-  } finally {
-    killTagged(tag);
-    marks.close();
-    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /**
  * The restart's kill loop on one service of another supervisor. Kills come
  * 1.1 s apart: runsv holds back a restart until a second after the previous
  * start, which a stable service is past.
  */
 function peerRestart(kind, n) {
-  return withPeer(kind, async (dir, marks, tag) => {
+  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
     const sup = startPeer(kind, dir, { svc: marked("svc", marks.file) }, tag);
     try {
       const runs = await killLoop(marks, n, undefined, 1100);
@@ -244,7 +245,7 @@ function peerRestart(kind, n) {
 
 /** Cold start of 100 services under another supervisor: its spawn -> the last mark. */
 function peerCold(kind) {
-  return withPeer(kind, async (dir, marks, tag) => {
+  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
     const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 100, {}).services).map(([n, s]) => [n, s.command]));
     const t0 = wallMs();
     const sup = startPeer(kind, dir, commands, tag);
@@ -265,7 +266,7 @@ function peerCold(kind) {
  * processes it left.
  */
 function peerStop(kind) {
-  return withPeer(kind, async (dir, marks, tag) => {
+  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
     const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 20, {}, "sleep 1000 & wait").services).map(([n, s]) => [n, s.command]));
     const sup = startPeer(kind, dir, commands, tag);
     const leaders = (await marks.distinct(20, 0, 30_000)).map((m) => m.pid);
@@ -363,42 +364,31 @@ async function startFloor(kind, reps) {
   const toLast = [];
   const spawns = [];
   for (let r = 0; r < reps; r++) {
-    const dir = mkdtempSync(join(root, `start-floor-${kind}-`));
-    const marks = new Marks(join(dir, "marks"));
-    const tag = `start-${kind}-${process.pid}-${Date.now()}`;
-    const cmds = Object.values(manyServices(marks.file, 100, {}).services).map((s) => s.command);
-    const env = { ...process.env, CMDS: cmds.join("\n"), FLOWINIT_BENCH_TAG: tag };
-    const [cmd, args] =
-      kind === "shell"
-        ? ["sh", ["-c", 'printf "%s\\n" "$CMDS" | while IFS= read -r c; do sh -c "$c" & done; wait']]
-        : [
-            process.execPath,
-            [
-              "-e",
-              `const { spawn } = require("node:child_process");
-               for (const cmd of process.env.CMDS.split("\\n")) {
-                 const c = spawn("sh", ["-c", cmd], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-                 c.stdout.resume(); c.stderr.resume();
-               }`,
-            ],
-          ];
-    const t0 = wallMs();
-    const sup = spawn(cmd, args, { stdio: "ignore", env, detached: true });
-    try {
-      const all = await marks.distinct(100, 0, 30_000);
-      const times = all.map((m) => m.ms);
-      toLast.push(Math.max(...times) - t0);
-      spawns.push(Math.max(...times) - Math.min(...times));
-    } finally {
-      process.kill(-sup.pid, "SIGKILL");
-      killTagged(tag);
-      marks.close();
-      if (!opts.keep) rmSync(dir, { recursive: true, force: true });
-    }
+    await withMarks(`start-floor-${kind}`, async (dir, marks, tag) => {
+      const cmds = Object.values(manyServices(marks.file, 100, {}).services).map((s) => s.command);
+      const env = { ...process.env, CMDS: cmds.join("\n"), FLOWINIT_BENCH_TAG: tag };
+      const t0 = wallMs();
+      const sup = minimal(
+        kind,
+        env,
+        'printf "%s\\n" "$CMDS" | while IFS= read -r c; do sh -c "$c" & done; wait',
+        `const { spawn } = require("node:child_process");
+         for (const cmd of process.env.CMDS.split("\\n")) {
+           const c = spawn("sh", ["-c", cmd], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+           c.stdout.resume(); c.stderr.resume();
+         }`,
+      );
+      try {
+        const times = (await marks.distinct(100, 0, 30_000)).map((m) => m.ms);
+        toLast.push(Math.max(...times) - t0);
+        spawns.push(Math.max(...times) - Math.min(...times));
+      } finally {
+        process.kill(-sup.pid, "SIGKILL");
+      }
+    });
   }
   return { to_last_mark: summarize(toLast), first_to_last_mark: summarize(spawns) };
 }
-
 
 /** Wall time of a process from spawn to exit, p50 of `n`. */
 function timeProcess(cmd, args, n) {
