@@ -33,18 +33,30 @@ export function groupAlive(pgid: number): boolean {
 }
 
 function hasLiveMember(pgid: number): boolean {
+  return groupsWithLiveMembers()?.has(pgid) ?? true; // no /proc: trust kill(2)
+}
+
+/** Process groups with a live member, from one pass of /proc shared by the checks of one turn. */
+let liveGroups: Set<number> | null = null;
+
+function groupsWithLiveMembers(): Set<number> | null {
+  if (liveGroups !== null) return liveGroups;
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
-    return true; // no /proc: trust kill(2)
+    return null;
   }
+  const found = new Set<number>();
   for (const entry of entries) {
     if (entry.charCodeAt(0) > 57) continue; // not a pid
     const st = readStat(entry); // null: it ended while we looked
-    if (st !== null && st.pgrp === pgid && st.state !== "Z") return true;
+    if (st !== null && st.state !== "Z") found.add(st.pgrp);
   }
-  return false;
+  // The trees of a stop end together and their pipes close in the same turn: one pass serves them all.
+  liveGroups = found;
+  setImmediate(() => (liveGroups = null));
+  return found;
 }
 
 export interface StopResult {
