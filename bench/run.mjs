@@ -44,6 +44,7 @@ import {
   procStat,
   profiled,
   recalibrate,
+  Recorder,
   ROOT,
   sleep,
   summarize,
@@ -160,32 +161,48 @@ async function withMarks(label, fn) {
 /** A minimal supervisor, for the floors: a shell running `shellScript`, or a bare node running `nodeScript`. */
 function minimal(kind, env, shellScript, nodeScript) {
   const [cmd, args] = kind === "shell" ? ["sh", ["-c", shellScript]] : [process.execPath, ["-e", nodeScript]];
-  return spawn(cmd, args, { stdio: "ignore", env, detached: true });
+  // From the project, where node finds zeromq.
+  return spawn(cmd, args, { stdio: "ignore", env, detached: true, cwd: ROOT });
 }
 
-/** The same kill loop against a minimal supervisor: a shell loop, or a few lines of Node. */
+/**
+ * The same kill loop against a minimal supervisor: a shell loop, or a few
+ * lines of Node that also publish each exit on a ZeroMQ PUB socket, for the
+ * floor of the event's latency.
+ */
 function floor(kind, n) {
   return withMarks(`floor-${kind}`, async (dir, marks, tag) => {
-    const env = { ...process.env, CMD: marked("svc", marks.file), FLOWINIT_BENCH_TAG: tag };
+    const pub = `ipc://@flowinit-bench-${tag}/pub`;
+    const env = { ...process.env, CMD: marked("svc", marks.file), PUB: pub, FLOWINIT_BENCH_TAG: tag };
     const sup = minimal(
       kind,
       env,
       'while :; do sh -c "$CMD"; done',
-      // What the daemon does at the least: a detached child, its output piped, respawned on exit.
+      // What the daemon does at the least: a detached child, its output piped, its exit told, respawned.
       `const { spawn } = require("node:child_process");
-       (function run() {
+       const pub = new (require("zeromq").Publisher)({ sendTimeout: 0 });
+       function run() {
          const c = spawn("sh", ["-c", process.env.CMD], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
          c.stdout.resume(); c.stderr.resume();
-         c.on("exit", run);
-       })();`,
+         c.on("exit", () => { pub.send(["event", String(c.pid)]).catch(() => {}); run(); });
+       }
+       pub.bind(process.env.PUB).then(run);`,
     );
+    const rec = kind === "node" ? new Recorder(pub) : null;
     try {
       await marks.until((all) => all.at(-1), "first start");
       const c0 = cpuSecondsFine(sup.pid);
-      const runs = await killLoop(marks, n);
+      const events = [];
+      const runs = await killLoop(marks, n, async ({ t0, old }) => {
+        if (rec === null) return;
+        const ev = await rec.waitFor((m) => m.topic === "event" && m.data === old, "exit event", 0);
+        events.push(ev.at - t0);
+      });
       const cpuMs = ((cpuSecondsFine(sup.pid) - c0) * 1000) / n;
-      return { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+      const out = { ...summarize(runs.map((r) => r.mark.ms - r.t0)), supervisor_cpu_ms_per_restart: cpuMs };
+      return rec === null ? out : { ...out, event: summarize(events) };
     } finally {
+      rec?.close();
       process.kill(-sup.pid, "SIGKILL");
     }
   });
@@ -349,6 +366,7 @@ async function benchRestart() {
   const fl = (f) => `${ms(f.p50)} / ${ms(f.p90)}; ${ms(f.supervisor_cpu_ms_per_restart)}`;
   row("  floor: shell-loop supervisor: p50 / p90; its CPU per restart", fl(r.floor_shell_loop), "", null);
   row("  floor: 6-line Node spawn loop: p50 / p90; its CPU per restart", fl(r.floor_node_spawn), "", null);
+  row("  floor: the same loop's exit on a PUB socket, to a subscriber, p50 / p90", `${ms(r.floor_node_spawn.event.p50)} / ${ms(r.floor_node_spawn.event.p90)}`, "", null);
 }
 
 /* 2. Cold start and green flag --------------------------------------------- */
