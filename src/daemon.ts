@@ -482,6 +482,7 @@ export class Daemon {
       cpu_percent: vitals?.cpuPercent ?? null,
       rss_bytes: vitals?.rssBytes ?? null,
       uptime_ms: s.state.name === "running" ? Date.now() - s.state.startedAt : null,
+      reason: s.state.name === "fatal" ? s.state.reason : null,
     };
   }
 

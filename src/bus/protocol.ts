@@ -21,6 +21,8 @@ export interface ServiceEntry {
   rss_bytes: number | null;
   /** ms since the current process started; null when not running. */
   uptime_ms?: number | null;
+  /** Why a `fatal` service gave up (the reason of its event); null in every other state. */
+  reason?: string | null;
   /** The Android app named by a green flag's pid: watched, never signalled. */
   external?: true;
 }

@@ -112,10 +112,12 @@ export function formatHeader(snapshot: Snapshot, endpoint: string, color: boolea
   ].join("  ");
 }
 
-/** The header and the table, as `flowinit status` prints them. */
+/** The header, the table and why each fatal service gave up, as `flowinit status` prints them. */
 export function formatStatus(snapshot: Snapshot, endpoint: string, color: boolean): string {
   const table = snapshot.services.length > 0 ? formatTable(snapshot.services, snapshot.time, color) : "no services";
-  return `${formatHeader(snapshot, endpoint, color)}\n${table}`;
+  const paint = stateColor("fatal", color);
+  const why = snapshot.services.filter((s) => s.state === "fatal" && s.reason).map((s) => paint(`${s.name}: ${s.reason}`));
+  return [formatHeader(snapshot, endpoint, color), table, ...(why.length > 0 ? ["", ...why] : [])].join("\n");
 }
 
 /** `12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms` */

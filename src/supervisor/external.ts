@@ -44,6 +44,7 @@ export class ExternalApp {
       cpu_percent: null,
       rss_bytes: null,
       uptime_ms: null,
+      reason: null,
       external: true,
     };
   }

@@ -78,6 +78,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
   });
   const start = (reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}) =>
     to({ name: "starting" }, reason, [...effects, { type: "spawn" }], patch);
+  const fatal = (reason: string) => to({ name: "fatal", reason }, reason);
 
   const st = s.state;
   switch (st.name) {
@@ -97,7 +98,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawned":
           return to({ name: "running", pid: ev.pid, startedAt: now }, "spawned");
         case "spawn_failed":
-          return to({ name: "fatal", reason: ev.message }, `cannot spawn: ${ev.message}`);
+          return fatal(`cannot spawn: ${ev.message}`);
         case "exited":
           return afterCrash(spec, s, ev.exit, 0, now);
         case "stop":
@@ -144,7 +145,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
           // The spawn confirmation raced the stop; keep the pid for the snapshot.
           return { ...nothing(s), status: { ...s, state: { ...st, pid: ev.pid } } };
         case "spawn_failed":
-          if (st.then === "start") return to({ name: "fatal", reason: ev.message }, `cannot spawn: ${ev.message}`);
+          if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`);
           return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`);
         case "start":
         case "restart":

@@ -141,6 +141,13 @@ describe("formatStatus", () => {
   it("says so when the daemon supervises nothing", () => {
     expect(formatStatus(snapshot([]), "ep", false).split("\n")[1]).toBe("no services");
   });
+
+  it("says under the table why each fatal service gave up", () => {
+    const services = [entry({}), entry({ name: "sensord", state: "fatal", pid: null, reason: "cannot spawn: sensord: no such file or directory" })];
+    const text = formatStatus(snapshot(services), "ep", false).split("\n");
+    expect(text.slice(-2)).toEqual(["", "sensord: cannot spawn: sensord: no such file or directory"]);
+    expect(formatStatus(snapshot([entry({})]), "ep", false).split("\n")).toHaveLength(3);
+  });
 });
 
 describe("formatEvent", () => {

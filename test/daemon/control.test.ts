@@ -39,6 +39,7 @@ describe("control protocol", () => {
       cpu_percent: expect.toBeOneOf([null, expect.any(Number)]),
       rss_bytes: expect.toBeOneOf([null, expect.any(Number)]),
       uptime_ms: expect.toBeOneOf([null, expect.any(Number)]),
+      reason: null,
     });
   });
 

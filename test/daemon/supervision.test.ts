@@ -161,6 +161,10 @@ services:
     const c = await d.rec.event("filecwd", "fatal");
     expect(c.data.reason).toMatch(/cwd \/etc\/passwd is not a directory/);
     await d.rec.event("fine", "running");
+    // The snapshot keeps the reason, and `flowinit status` shows it.
+    const status = await d.cli("status");
+    expect(status.stdout).toContain("missing: cannot spawn: /nonexistent/program: no such file or directory");
+    expect(status.stdout).toContain("filecwd: cannot spawn: cwd /etc/passwd is not a directory");
   });
 });
 

@@ -39,7 +39,7 @@ const rows: Row[] = [
   { name: "waiting --stop(waiting)--> no change", from: at({ name: "waiting" }), event: { type: "stop", reason: "stop flag", then: "waiting" }, to: "waiting", effects: [] },
   { name: "waiting --exited--> no-op", from: at({ name: "waiting" }), event: { type: "exited", exit: crash }, to: "waiting", effects: [] },
   { name: "starting --spawned--> running", from: at({ name: "starting" }), event: { type: "spawned", pid: 7 }, to: "running", effects: [], check: (s) => expect(s.state).toEqual({ name: "running", pid: 7, startedAt: T }) },
-  { name: "starting --spawn_failed--> fatal", from: at({ name: "starting" }), event: { type: "spawn_failed", message: "x: no such file" }, to: "fatal", effects: [], reason: /cannot spawn: x: no such file/ },
+  { name: "starting --spawn_failed--> fatal", from: at({ name: "starting" }), event: { type: "spawn_failed", message: "x: no such file" }, to: "fatal", effects: [], reason: /cannot spawn: x: no such file/, check: (s) => expect(s.state).toEqual({ name: "fatal", reason: "cannot spawn: x: no such file" }) },
   { name: "starting --stop--> stopping (kill)", from: at({ name: "starting" }), event: { type: "stop", reason: "stop request", then: "stopped" }, to: "stopping", effects: ["kill"] },
   { name: "starting --exited--> backoff (quick crash)", from: at({ name: "starting" }), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"] },
   { name: "running --exited(crash, quick)--> backoff", from: running(), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"], reason: /exited with code 1; restarting in 100ms/, check: (s) => { expect(s.streak).toBe(1); expect(s.exit).toEqual(crash); } },
