@@ -196,7 +196,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     // exit still sees the process that exited, not its replacement.
     if (step.change !== null) {
       const { from, to, reason } = step.change;
-      // Subscribers first: the log line is a write(2) the event need not wait for.
+      // Subscribers first: the event need not wait for the log line's formatting.
       this.emit("change", { service: svc, change: step.change });
       svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
