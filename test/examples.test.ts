@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(!hasPython)("the end-to-end example", () => {
-  it("the subscriber reports the sensor started by the flag and stopped cleanly", { timeout: 20_000 }, async () => {
+  it("the subscriber reports the sensor started by the flag and stopped cleanly", async () => {
     d = await startDaemon(`services:
   sensor:
     command: python3
@@ -29,14 +29,14 @@ describe.skipIf(!hasPython)("the end-to-end example", () => {
     follower.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     try {
       // Its opening snapshot: from here on it misses nothing.
-      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/subscriber: now sensor=waiting subscriber=running/);
+      await expect.poll(() => out, { interval: 10 }).toMatch(/subscriber: now sensor=waiting subscriber=running/);
       await d.flag();
-      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: starting -> running \(spawned\)/);
+      await expect.poll(() => out, { interval: 10 }).toMatch(/sensor: starting -> running \(spawned\)/);
       // Its first reading comes after its SIGTERM handler is in place.
-      await expect.poll(async () => (await d!.cli("logs", "sensor", "-n", "1000")).stdout, { timeout: 10_000, interval: 50 }).toMatch(/"n": 1,/);
+      await expect.poll(async () => (await d!.cli("logs", "sensor", "-n", "1000")).stdout, { interval: 50 }).toMatch(/"n": 1,/);
 
       expect((await d.cli("stop", "sensor")).exitCode).toBe(0);
-      await expect.poll(() => out, { timeout: 10_000, interval: 10 }).toMatch(/sensor: stopping -> stopped/);
+      await expect.poll(() => out, { interval: 10 }).toMatch(/sensor: stopping -> stopped/);
       // The sensor answered SIGTERM by closing: exit code 0, not death by signal.
       expect(state(await d.rec.snapshot((s) => state(s, "sensor")?.state === "stopped", "sensor stopped"), "sensor")).toMatchObject({ exit_code: 0, signal: null });
       const sensorLog = await d.cli("logs", "sensor", "-n", "100");

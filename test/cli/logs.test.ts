@@ -19,7 +19,9 @@ services:
 `);
     await d.flag();
     await d.rec.snapshot((s) => state(s, "talker")?.state === "running", "talker running");
-    await expect.poll(async () => (await d!.cli("logs", "talker", "-n", "3")).stdout.split("\n").length).toBe(3);
+    // stdout and stderr are two pipes: wait until both have reached the log.
+    const all = async () => (await d!.cli("logs", "talker", "-n", "10")).stdout;
+    await expect.poll(async () => (await all()).split("\n").length).toBe(6);
     const r = await d.cli("logs", "talker", "-n", "3");
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split("\n");
@@ -40,9 +42,9 @@ services:
     follower.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     await d.flag();
     // The follower has seen the first line: it is following. Only then does the service go on.
-    await expect.poll(() => out.includes("out | ready"), { timeout: 10_000, interval: 10 }).toBe(true);
+    await expect.poll(() => out.includes("out | ready"), { interval: 10 }).toBe(true);
     writeFileSync(join(d.dir, "go"), "");
-    await expect.poll(() => out.includes("line 299"), { timeout: 10_000, interval: 20 }).toBe(true);
+    await expect.poll(() => out.includes("line 299"), { interval: 20 }).toBe(true);
     follower.kill("SIGINT");
     expect((await follower).exitCode).toBe(0);
     const got = out.trim().split("\n").map((l) => l.replace(/^\S+ out \| /, "")).slice(1);

@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
+import { currentHost, runtimeDir } from "../../src/platform/platform.js";
+import { StateFile } from "../../src/runner/recover.js";
 import { BIN, isAlive, Recorder, SERVICES, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon | undefined;
@@ -38,13 +40,15 @@ services:
   stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, nowait: true, stop_timeout: 300ms }
 `;
     d = await startDaemon(yaml);
-    await d.rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running");
+    const running = await d.rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running");
+    const leaders = ["tree", "stubborn"].map((n) => state(running, n)!.pid!).sort();
     const read = (f: string) => readFileSync(join(d!.dir, f), "utf8").trim().split(" ").map(Number);
     await expect.poll(() => read("tree.pid").length, { interval: 10 }).toBe(2);
     await expect.poll(() => read("stubborn.pid").length, { interval: 10 }).toBe(2);
     const old = [...read("tree.pid"), ...read("stubborn.pid")];
-    // The state file is written just after the burst of changes; the snapshot says the burst is over.
-    await d.rec.snapshot(() => true, "a later snapshot", d.rec.messages.length);
+    // The state file is written off the hot path, after the burst of changes: wait until it names both groups.
+    const stateFile = new StateFile(runtimeDir(currentHost()), d.control);
+    await expect.poll(() => stateFile.read().map((g) => g.pid).sort()).toEqual(leaders);
 
     d.proc.kill("SIGKILL");
     await d.proc;

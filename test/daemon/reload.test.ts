@@ -1,6 +1,6 @@
 /** Reload (the JSON command, the CLI and SIGHUP) against a live daemon. */
 import { writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
 import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
 
@@ -10,7 +10,8 @@ const pid = async (name: string) => {
   return state(r.status, name);
 };
 
-beforeAll(async () => {
+// Each test its own daemon, from the same manifest, so that none leans on what another reloaded.
+beforeEach(async () => {
   d = await startDaemon(`
 services:
   keep: { command: exec sleep 1001, nowait: true }
@@ -20,7 +21,7 @@ services:
 `);
   await d.rec.snapshot((s) => ["keep", "change", "gone"].every((n) => state(s, n)?.state === "running"), "all running");
 });
-afterAll(() => d.stop());
+afterEach(() => d.stop());
 
 describe("reload", () => {
   it("applies the diff: starts added, stops removed, restarts changed, leaves unchanged alone", async () => {
@@ -67,7 +68,8 @@ services:
     expect(reply.error.code).toBe("invalid_manifest");
     expect(reply.error.diagnostics[0]).toMatchObject({ line: 2, col: 51 });
     expect(await pid("keep")).toMatchObject({ state: "running", pid: keep });
-    expect(await pid("added")).toMatchObject({ state: "running" });
+    expect(await pid("gone")).toMatchObject({ state: "running" });
+    expect(await pid("added")).toBeUndefined();
   });
 
   it("reloads on SIGHUP", async () => {
@@ -76,8 +78,8 @@ services:
       `
 services:
   keep: { command: exec sleep 1001, nowait: true }
-  change: { command: exec sleep 2002, nowait: true }
-  added: { command: exec sleep 1005, nowait: true }
+  change: { command: exec sleep 1002, nowait: true }
+  gone: { command: exec sleep 1003, nowait: true }
   gated: { command: exec sleep 1004 }
   late: { command: exec sleep 1006, nowait: true }
 `,

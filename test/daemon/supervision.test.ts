@@ -2,9 +2,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import * as zmq from "zeromq";
+import type { EventMessage } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
-import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { isAlive, startDaemon, state, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { RawDealer } from "../helpers/zmtp.js";
 
 let d: RunningDaemon | undefined;
 afterEach(async () => {
@@ -60,36 +61,47 @@ services:
   });
 
   it("starts again what a green flag wants while a stop_flag is still stopping it", async () => {
-    d = await startDaemon(`services:\n  stubborn: { command: "trap '' TERM; while :; do sleep 0.05; done", stop_timeout: 300ms }\n`);
+    // A stop that would take a minute, so the green flag surely arrives while it runs; the test ends it.
+    d = await startDaemon(`services:\n  stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, stop_timeout: 60s }\n`);
     await d.flag();
     await d.rec.event("stubborn", "running");
+    // The pid file is written once the trap is set: from then on SIGTERM cannot end the stop early.
+    const pids = await waitForFile(d, join(d.dir, "stubborn.pid"));
     const mark = d.rec.mark;
     expect(await sendRaw(d.control, "stop_flag")).toBe("ACK");
     await d.rec.event("stubborn", "stopping", mark);
     expect(await sendRaw(d.control, "green_flag")).toBe("ACK");
+    const { status } = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
+    expect(status.daemon.flag).toBe(true);
+    expect(state(status, "stubborn")?.state).toBe("stopping");
+    for (const pid of pids) process.kill(pid, "SIGKILL");
     await d.rec.event("stubborn", "stopped", mark);
     const again = await d.rec.event("stubborn", "running", mark);
     expect(again.data.pid).toBeGreaterThan(0);
+    expect(pids).not.toContain(again.data.pid);
   });
 
-  it("takes flags in the order they arrive: a stop_flag right behind a green flag wins", async () => {
-    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+  it("takes flags in the order they arrive: a stop_flag read in the same turn as a green flag cancels its start", async () => {
+    const raw = `ipc://${join(tempDir(), "control")}`;
+    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n  fire: { command: echo fired, nomonitor: true }\n`, ["--control", raw]);
     // Both requests in one write, so the daemon reads them in one turn of its loop.
-    const dealer = new zmq.Dealer({ linger: 0 });
-    dealer.connect(d.control);
+    const peer = await RawDealer.connect(raw);
     try {
-      await dealer.send(["", "green_flag"]);
-      await dealer.send(["", "stop_flag"]);
-      const replies = [(await dealer.receive())[1]!.toString(), (await dealer.receive())[1]!.toString()];
-      expect(replies).toEqual(["ACK", "ACK"]);
+      peer.sendTogether(["green_flag", "stop_flag"]);
+      expect([await peer.receive(), await peer.receive()]).toEqual(["ACK", "ACK"]);
     } finally {
-      dealer.close();
+      peer.close();
     }
-    // Read in one turn, the green flag's deferred start is cancelled; read in two, gated starts and stops
-    // again. Either way the flag ends lowered and gated waits for it.
+    // Asked after both replies, so after the turn in which the green flag's start would have run.
     const { status } = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
     expect(status.daemon.flag).toBe(false);
-    await d.rec.snapshot((s) => state(s, "gated")?.state === "waiting" && !s.daemon.flag, "gated waiting, flag down");
+    // The stop_flag shows gated stopped, then gates it on the flag again.
+    await d.rec.snapshot((s) => state(s, "gated")?.state === "waiting" && !s.daemon.flag, "gated waiting, flag down", d.rec.messages.length);
+    await d.stop();
+    const out = String((await d.proc).all);
+    // Neither the gated service nor the fire-and-forget one was started by the cancelled flag.
+    expect(out).not.toContain("started (nomonitor)");
+    expect(d.rec.messages.some((m) => m.topic === "event" && (m.data as EventMessage).to === "starting")).toBe(false);
   });
 
   it("--no-wait counts as a flag at start", async () => {
@@ -204,24 +216,29 @@ services:
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
   });
 
-  it("answers ping while another client's stop waits out a 5 s stop_timeout", async () => {
+  it("answers ping and status while another client's stop waits out a long stop_timeout", async () => {
     d = await startDaemon(`
 services:
-  stubborn: { command: $SERVICES/ignores-term.sh, stop_timeout: 5s }
+  stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, stop_timeout: 60s }
 `);
     await d.flag();
     await d.rec.event("stubborn", "running");
+    // Written once the trap is set: the stop below cannot end before the test ends it.
+    const pids = await waitForFile(d, join(d.dir, "stubborn.pid"));
     const mark = d.rec.mark;
-    const stopping = sendRaw(d.control, JSON.stringify({ cmd: "stop", service: "stubborn" }), null);
+    let answered = false;
+    const stopping = sendRaw(d.control, JSON.stringify({ cmd: "stop", service: "stubborn" }), null).then((r) => {
+      answered = true;
+      return JSON.parse(r);
+    });
     await d.rec.event("stubborn", "stopping", mark);
-    const t0 = Date.now();
     expect(await sendRaw(d.control, "ping")).toBe("PONG");
-    expect(Date.now() - t0).toBeLessThan(1000);
     const snap = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
     expect(state(snap.status, "stubborn")?.state).toBe("stopping");
-    await d.cli("shutdown");
-    await stopping.catch(() => undefined);
-  }, 15_000);
+    expect(answered).toBe(false);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    expect((await stopping).service.state).toBe("stopped");
+  });
 
   it("stops everything on SIGTERM, dependents first, and exits 0", async () => {
     d = await startDaemon(`
@@ -258,6 +275,7 @@ services:
     const seen = d.rec.messages
       .filter((m) => m.topic === "event")
       .map((m) => `${(m.data as { service: string }).service}:${(m.data as { to: string }).to}`);
+    for (const e of ["a:running", "b:starting", "b:running", "c:starting"]) expect(seen).toContain(e);
     expect(seen.indexOf("a:running")).toBeLessThan(seen.indexOf("b:starting"));
     expect(seen.indexOf("b:running")).toBeLessThan(seen.indexOf("c:starting"));
   });
@@ -275,8 +293,8 @@ services:
     await d.rec.snapshot((s) => s.daemon.flag, "flag raised", mark);
     writeFileSync(join(d.dir, "go"), "");
     expect((await d.cli("start", "dep")).exitCode).toBe(0);
-    await expect.poll(() => existsSync(join(d!.dir, "seen")), { timeout: 10_000, interval: 10 }).toBe(true);
-    await expect.poll(() => readFileSync(join(d!.dir, "seen"), "utf8"), { timeout: 10_000, interval: 10 }).toBe("after\n");
+    await expect.poll(() => existsSync(join(d!.dir, "seen")), { interval: 10 }).toBe(true);
+    await expect.poll(() => readFileSync(join(d!.dir, "seen"), "utf8"), { interval: 10 }).toBe("after\n");
   });
 });
 

@@ -32,7 +32,8 @@ export class Recorder {
   readonly messages: Message[] = [];
   // A short reconnect interval: the daemon binds only after node has started.
   private readonly sock = new zmq.Subscriber({ linger: 0, reconnectInterval: 10 });
-  private wake: (() => void) | null = null;
+  /** Every pending wait: several may wait at once (an event and a snapshot, two clients). */
+  private readonly waiters = new Set<() => void>();
 
   constructor(endpoint: string) {
     this.sock.connect(endpoint);
@@ -49,23 +50,25 @@ export class Recorder {
         return;
       }
       this.messages.push({ topic: frames[0]!.toString(), data: JSON.parse(frames[1]!.toString()) });
-      this.wake?.();
+      for (const wake of this.waiters) wake();
     }
   }
 
   /** Resolves with the first message from index `from` on that matches; fails after `timeoutMs`. */
-  async waitFor<T extends Message>(test: (m: Message) => m is T, what: string, from = 0, timeoutMs = 10_000): Promise<T> {
+  async waitFor<T extends Message>(test: (m: Message) => m is T, what: string, from = 0, timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (let i = from; ; ) {
       for (; i < this.messages.length; i++) if (test(this.messages[i]!)) return this.messages[i] as T;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(this.messages.slice(-3))}`);
       await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.wake = () => {
+        const wake = () => {
           clearTimeout(t);
+          this.waiters.delete(wake);
           r();
         };
+        const t = setTimeout(wake, left);
+        this.waiters.add(wake);
       });
     }
   }
