@@ -38,6 +38,12 @@ const DEFAULTS = {
   },
 } as const;
 
+/** How a service is stopped when nothing says otherwise, also for what a dead daemon left of a service no longer in the manifest. */
+export const DEFAULT_STOP: { signal: NodeJS.Signals; timeoutMs: number } = {
+  signal: DEFAULTS.service.stop_signal,
+  timeoutMs: parseDuration(DEFAULTS.service.stop_timeout)!,
+};
+
 const expected = (what: string) => ({ error: `expected ${what}` });
 
 /** A mapping that rejects unknown keys, listing the known ones. */

@@ -14,6 +14,9 @@ function fromEnv(value: string | undefined): string[] | undefined {
   return list !== undefined && list.length > 0 ? list : undefined;
 }
 
+/** A tcp:// endpoint: secured with CURVE (CONTRACT.md section 6), unlike ipc://. */
+export const isTcp = (endpoint: string): boolean => endpoint.startsWith("tcp://");
+
 export function resolveEndpoints(
   which: "control" | "status",
   sources: EndpointSources,

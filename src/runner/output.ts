@@ -11,7 +11,7 @@
  * caught up.
  */
 import { unlink } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Writable } from "node:stream";
 import { createStream, type Options, type RotatingFileStream } from "rotating-file-stream";
 
@@ -56,6 +56,9 @@ const MAX_LINE_BYTES = 64 * 1024;
 const WRITE_BYTES = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from("\n");
 
+/** Where the log of service `name` is written, in log folder `dir`. */
+export const serviceLogPath = (dir: string, name: string): string => join(dir, `${name}.log`);
+
 export function openServiceLog(opts: ServiceLogOptions): ServiceLog {
   return new RotatingServiceLog(opts);
 }
@@ -81,8 +84,8 @@ class RotatingServiceLog implements ServiceLog {
   private drained: (() => void) | null = null;
 
   constructor(private readonly opts: ServiceLogOptions) {
-    const file = `${opts.name}.log`;
-    this.path = join(opts.dir, file);
+    this.path = serviceLogPath(opts.dir, opts.name);
+    const file = basename(this.path);
     this.limit = opts.backlogBytes ?? DEFAULT_BACKLOG_BYTES;
     this.writeBytes = opts.maxSizeBytes > 0 ? Math.min(WRITE_BYTES, Math.ceil(opts.maxSizeBytes / 4)) : WRITE_BYTES;
     // The library rejects `keep: 0`; keeping one and deleting it gives the same files.

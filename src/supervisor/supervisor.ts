@@ -1,15 +1,20 @@
 /**
- * Owns every supervised service: feeds events to the pure machine, carries
- * out the effects it returns, and tells listeners about each change. The
- * green flag, dependencies and stop order live here, above the machine.
+ * Owns every service of the manifest: feeds events to the pure machine,
+ * carries out the effects it returns, and tells listeners about each change.
+ * The green flag's gate, dependencies, stop order and reload's diff live
+ * here, above the machine. `nomonitor` services are a kind of service here
+ * too: spawned once what they depend on runs, each time their gate opens,
+ * logged, and never watched again (nor listed in snapshots).
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
+import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { signalGroup, stopGroup } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
+import type { Exit } from "./policy.js";
 import { ACTIVE, DOWN } from "./states.js";
 
 export interface SupervisorOptions {
@@ -17,7 +22,7 @@ export interface SupervisorOptions {
   shell: string;
   /** The environment under each service's own `env`. */
   env: NodeJS.ProcessEnv;
-  /** Opens the log of a service; called once per service, when added (or at its first start, if disabled). */
+  /** Opens the log of a service; called once per service, when added (or at its first start, if disabled or nomonitor). */
   output(spec: ServiceSpec): ServiceLog;
   log: Logger;
   /** The clock; injectable so tests of timing can pin it. Default Date.now. */
@@ -35,29 +40,130 @@ export interface Service {
   log: Logger;
 }
 
+/** What the rest of the daemon may read of a service. */
+export type ServiceView = Readonly<Pick<Service, "spec" | "status">>;
+
 export interface ChangeNotice {
-  service: Service;
+  name: string;
   change: Change;
+  /** The process the change is about: the new one once running, the one that ended otherwise. */
+  pid: number | null;
+  exit: Exit | null;
+}
+
+/** A fire-and-forget service: its spec, its log once it has run, whether its gate wants a run. */
+interface FireAndForget {
+  spec: ServiceSpec;
+  output: ServiceLog | null;
+  due: boolean;
 }
 
 type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
 
 export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
-  readonly services = new Map<string, Service>();
+  /** The supervised services, in the manifest's order (which snapshots follow). */
+  private readonly services = new Map<string, Service>();
+  private fireAndForget = new Map<string, FireAndForget>();
+  /** The green flag's gate: gated (not `nowait`) services run while it is up. */
+  private flag = false;
   private waiters: Waiter[] = [];
   private readonly now: () => number;
 
+  /** Takes the manifest's services for this platform; none runs until `begin` or a flag. */
   constructor(
     specs: ServiceSpec[],
     private readonly opts: SupervisorOptions,
   ) {
     super();
     this.now = opts.now ?? Date.now;
-    for (const spec of specs) this.add(spec);
+    for (const spec of specs) {
+      if (spec.nomonitor) this.fireAndForget.set(spec.name, { spec, output: null, due: false });
+      else this.add(spec);
+    }
+  }
+
+  /** Starts what runs without the flag: `nowait` services, fire-and-forget ones included. */
+  begin(): void {
+    for (const svc of this.services.values()) if (svc.spec.nowait && svc.spec.enabled) svc.wanted = true;
+    for (const f of this.fireAndForget.values()) if (f.spec.nowait && f.spec.enabled) f.due = true;
+    this.reconcile("nowait");
+  }
+
+  /**
+   * Raises or lowers the green flag's gate. Raised: every gated service is
+   * wanted, each fire-and-forget one is due once more, and those whose
+   * dependencies run start, now or (`later`) on the next turn of the loop, so
+   * that whoever raised the flag hears back before a hundred spawns; a flag
+   * lowered in between leaves nothing to start. Lowered: nothing gated is
+   * wanted any more; `stopGated` then stops what runs.
+   */
+  setFlag(up: boolean, reason: string, later = false): void {
+    const rising = up && !this.flag;
+    this.flag = up;
+    for (const svc of this.services.values()) if (!svc.spec.nowait) svc.wanted = up && svc.spec.enabled;
+    for (const f of this.fireAndForget.values()) {
+      if (!f.spec.nowait) f.due = up ? f.due || (rising && f.spec.enabled) : false;
+    }
+    if (!up) return;
+    if (later) setImmediate(() => this.reconcile(reason));
+    else this.reconcile(reason);
+  }
+
+  /** Stops the gated services, dependents first (a stop_flag); resolves once they are down. */
+  stopGated(reason: string): Promise<void> {
+    return this.stopInOrder(this.gated(), reason);
+  }
+
+  /** Puts the gated services that are down back in `waiting`, and starts those the flag wants now. */
+  rearmGated(reason: string): void {
+    this.rearm(this.gated(), reason);
+  }
+
+  private gated(): string[] {
+    return [...this.services.values()].filter((s) => !s.spec.nowait).map((s) => s.spec.name);
+  }
+
+  /** Stops every service, dependents first (the shutdown). */
+  stopAll(reason: string): Promise<void> {
+    return this.stopInOrder([...this.services.keys()], reason);
+  }
+
+  /**
+   * A reload: the new manifest's services against the current ones, by name.
+   * Removed services stop and go, changed ones stop and come back under
+   * their new spec, added ones come, unchanged ones and their processes are
+   * left alone; what comes starts when its gate wants it. `aborted` is asked
+   * after the stops: a shutdown decided meanwhile starts nothing new.
+   */
+  apply(specs: ServiceSpec[], reason: string, aborted: () => boolean): { diff: ManifestDiff; done: Promise<void> } {
+    const monitored = specs.filter((s) => !s.nomonitor);
+    const diff = diffServices([...this.services.values()].map((s) => s.spec), monitored);
+    const byName = new Map(monitored.map((s) => [s.name, s]));
+    const replaced = [...diff.removed, ...diff.changed];
+    const done = (async () => {
+      await this.stopInOrder(replaced, reason);
+      if (aborted()) return;
+      await Promise.all(replaced.map((name) => this.remove(name)));
+      for (const name of [...diff.added, ...diff.changed]) {
+        const svc = this.add(byName.get(name)!);
+        svc.wanted = svc.spec.enabled && (svc.spec.nowait || this.flag);
+      }
+      this.reorder(monitored.map((s) => s.name));
+      // A fire-and-forget service keeps its log and whether it was still due, under its new spec.
+      const before = this.fireAndForget;
+      this.fireAndForget = new Map();
+      for (const spec of specs.filter((s) => s.nomonitor)) {
+        const was = before.get(spec.name);
+        this.fireAndForget.set(spec.name, { spec, output: was?.output ?? null, due: was?.due ?? false });
+      }
+      for (const [name, f] of before) if (!this.fireAndForget.has(name)) void f.output?.close();
+      this.reconcile(reason);
+    })();
+    return { diff, done };
   }
 
   /** A new service, in `waiting` (`stopped` when disabled), not yet wanted. */
-  add(spec: ServiceSpec): Service {
+  private add(spec: ServiceSpec): Service {
     const svc: Service = {
       spec,
       status: initialStatus(this.now()),
@@ -74,7 +180,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   }
 
   /** Forgets a service that is down (stop it first); resolves once its log is closed. */
-  async remove(name: string): Promise<void> {
+  private async remove(name: string): Promise<void> {
     const svc = this.must(name);
     if (svc.timer) clearTimeout(svc.timer);
     this.services.delete(name);
@@ -83,27 +189,51 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
 
   /** Closes every service's log: at shutdown, once all are down. */
   async closeLogs(): Promise<void> {
-    await Promise.all([...this.services.values()].map((s) => s.output?.close()));
+    const logs = [...this.services.values(), ...this.fireAndForget.values()].map((s) => s.output);
+    await Promise.all(logs.map((l) => l?.close()));
   }
 
   /** Puts the services in this order (the manifest's), which snapshots follow. */
-  reorder(names: string[]): void {
+  private reorder(names: string[]): void {
     const entries = names.map((n) => [n, this.must(n)] as const);
     this.services.clear();
     for (const [n, svc] of entries) this.services.set(n, svc);
   }
 
-  get(name: string): Service | undefined {
+  /** A supervised service; undefined for a name the supervisor does not supervise. */
+  get(name: string): ServiceView | undefined {
     return this.services.get(name);
   }
 
-  /** Marks services wanted and starts those whose dependencies run. */
-  want(names: Iterable<string>, reason: string): void {
-    for (const name of names) {
-      const svc = this.services.get(name);
-      if (svc) svc.wanted = true;
+  /** Every supervised service, in the manifest's order. */
+  views(): Iterable<ServiceView> {
+    return this.services.values();
+  }
+
+  /** Whether `name` is a fire-and-forget service of this platform. */
+  isFireAndForget(name: string): boolean {
+    return this.fireAndForget.has(name);
+  }
+
+  /**
+   * The pid of the service's process, wherever it is asked for: the one that
+   * runs, the one starting, or the one a stop is waiting on.
+   */
+  pidOf(svc: ServiceView): number | null {
+    const st = svc.status.state;
+    if (st.name === "running") return st.pid;
+    if (st.name === "starting" || st.name === "stopping") return (svc as Service).child?.pid ?? null;
+    return null;
+  }
+
+  /** Every process group a service may have alive now, for the state file. */
+  liveGroups(): { service: string; pid: number }[] {
+    const groups: { service: string; pid: number }[] = [];
+    for (const svc of this.services.values()) {
+      const pid = svc.child?.pid;
+      if (pid !== undefined && svc.child!.exit === null) groups.push({ service: svc.spec.name, pid });
     }
-    this.reconcile(reason);
+    return groups;
   }
 
   /** A start request: starts now, whatever the dependencies, as an operator asked. */
@@ -121,12 +251,16 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     return this.until(name, (s) => s.status.state.name !== "starting" && s.status.state.name !== "stopping");
   }
 
-  /** Resolves once the service's process tree is gone. */
+  /**
+   * Resolves once the process tree that ran is gone: when the service leaves
+   * `stopping`, whether for `stopped` or, if a start came meanwhile, for
+   * `starting` again.
+   */
   stop(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = false;
     this.dispatch(svc, { type: "stop", reason, then: "stopped" });
-    return this.until(name, (s) => !ACTIVE.has(s.status.state.name));
+    return this.until(name, (s) => s.status.state.name !== "stopping");
   }
 
   /**
@@ -154,7 +288,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
    * `waiting`, and starts those a flag wants meanwhile. One started by a
    * request in the meantime is left running.
    */
-  rearm(names: string[], reason: string): void {
+  private rearm(names: string[], reason: string): void {
     for (const name of names) {
       const svc = this.must(name);
       if (DOWN.has(svc.status.state.name)) this.dispatch(svc, { type: "stop", reason, then: "waiting" });
@@ -162,17 +296,23 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     this.reconcile(reason);
   }
 
-  /** Starts every wanted, waiting service whose dependencies are running. */
+  /** Starts every wanted, waiting service whose dependencies are running, and fires what is due. */
   private reconcile(reason: string): void {
     for (const svc of this.services.values()) {
       if (svc.wanted && svc.status.state.name === "waiting" && this.dependenciesRunning(svc.spec)) {
         this.dispatch(svc, { type: "start", reason });
       }
     }
+    for (const f of this.fireAndForget.values()) {
+      if (f.due && this.dependenciesRunning(f.spec)) {
+        f.due = false;
+        this.fire(f);
+      }
+    }
   }
 
   /** Whether every dependency of `spec` runs; one this platform does not supervise blocks nothing. */
-  dependenciesRunning(spec: ServiceSpec): boolean {
+  private dependenciesRunning(spec: ServiceSpec): boolean {
     return spec.dependsOn.every((d) => (this.services.get(d)?.status.state.name ?? "running") === "running");
   }
 
@@ -196,8 +336,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     // exit still sees the process that exited, not its replacement.
     if (step.change !== null) {
       const { from, to, reason } = step.change;
+      const pid = to === "running" ? this.pidOf(svc) : ACTIVE.has(from) ? (svc.child?.pid ?? null) : null;
       // Subscribers first: the event need not wait for the log line's formatting.
-      this.emit("change", { service: svc, change: step.change });
+      this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit });
       svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
     for (const effect of step.effects) {
@@ -254,6 +395,21 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
       },
     );
     svc.child = child;
+  }
+
+  /** Spawns a fire-and-forget service: its log is opened at its first run and shared by the runs after. */
+  private fire(f: FireAndForget): void {
+    f.output ??= this.opts.output(f.spec);
+    const log = this.opts.log.child({ service: f.spec.name });
+    spawnService(
+      f.spec,
+      { shell: this.opts.shell, env: this.opts.env, output: f.output },
+      {
+        onSpawn: (pid) => log.info({ pid }, "started (nomonitor)"),
+        onError: (message) => log.error(`cannot spawn: ${message}`),
+        onExit: (exit) => log.info(exit, "ended (nomonitor)"),
+      },
+    );
   }
 
   private kill(svc: Service): void {
