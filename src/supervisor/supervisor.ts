@@ -251,23 +251,28 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     return this.until(name, (s) => s.status.state.name !== "starting" && s.status.state.name !== "stopping");
   }
 
-  /**
-   * Resolves once the process tree that ran is gone: when the service leaves
-   * `stopping`, whether for `stopped` or, if a start came meanwhile, for
-   * `starting` again.
-   */
+  /** Resolves once the process tree that ran is gone (see `halt`). */
   stop(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = false;
+    return this.halt(svc, reason);
+  }
+
+  /**
+   * Stops one service; resolves when it leaves `stopping`, whether for
+   * `stopped` or, if a start came meanwhile, for `starting` again.
+   */
+  private halt(svc: Service, reason: string): Promise<void> {
     this.dispatch(svc, { type: "stop", reason, then: "stopped" });
-    return this.until(name, (s) => s.status.state.name !== "stopping");
+    return this.until(svc.spec.name, (s) => s.status.state.name !== "stopping");
   }
 
   /**
    * Stops services dependents first: a service is stopped only once every
-   * service that depends on it (among `names`) is down.
+   * service that depends on it (among `names`) is down. One wanted again
+   * before its turn (a green flag during a stop_flag) is left to run.
    */
-  async stopInOrder(names: string[], reason: string): Promise<void> {
+  private async stopInOrder(names: string[], reason: string): Promise<void> {
     const set = new Set(names);
     for (const name of names) this.must(name).wanted = false;
     const stopping = new Map<string, Promise<void>>();
@@ -275,7 +280,10 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
       let p = stopping.get(name);
       if (p === undefined) {
         const dependents = [...set].filter((d) => this.must(d).spec.dependsOn.includes(name));
-        p = Promise.all(dependents.map(stopOne)).then(() => this.stop(name, reason));
+        p = Promise.all(dependents.map(stopOne)).then(() => {
+          const svc = this.services.get(name);
+          return svc === undefined || svc.wanted ? undefined : this.halt(svc, reason);
+        });
         stopping.set(name, p);
       }
       return p;
