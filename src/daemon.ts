@@ -8,12 +8,12 @@ import type { Logger } from "pino";
 import { err, EXIT, formatDiagnostic, InvalidManifest, ok, UserError, type Diagnostic, type Result } from "./errors.js";
 import { createLogger } from "./log.js";
 import { VERSION } from "./package.js";
-import { diffServices, loadManifest, type ManifestDiff } from "./manifest/index.js";
+import { diffServices, loadManifest } from "./manifest/index.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
 import { curveServerOptions, readAuthorizedKeys, readKeyPair, startZapHandler, type KeyPair, type ZapHandler } from "./bus/auth.js";
 import { ControlServer } from "./bus/control.js";
 import { StatusPublisher } from "./bus/status.js";
-import { errorReply, okReply, plainReply, type Phase, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import { errorReply, okReply, plainReply, type Phase, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
 import { sendRaw } from "./client/client.js";
 import { currentHost, detectPlatform, isTermux, runtimeDir, shellFor, type Host } from "./platform/platform.js";
 import { startTime } from "./platform/process.js";
@@ -224,13 +224,13 @@ export class Daemon {
    * due, unchanged ones and their processes are left alone. An invalid
    * manifest changes nothing.
    */
-  reload(): Promise<Result<ManifestDiff, Diagnostic[]>> {
+  reload(): Promise<Result<ReloadReply, Diagnostic[]>> {
     const next = this.reloading.then(() => this.applyReload());
     this.reloading = next;
     return next;
   }
 
-  private async applyReload(): Promise<Result<ManifestDiff, Diagnostic[]>> {
+  private async applyReload(): Promise<Result<ReloadReply, Diagnostic[]>> {
     const loaded = await this.loadForReload();
     if (!loaded.ok) {
       this.log.error(`reload refused: ${loaded.error.map(formatDiagnostic).join("; ")}`);
@@ -250,21 +250,27 @@ export class Daemon {
       [...diff.added, ...diff.changed].filter((n) => this.due(byName.get(n)!)),
       "reload",
     );
-    await this.reloadAuthorizedKeys();
+    const warnings = await this.reloadAuthorizedKeys();
     this.applySettings(oldSettings);
     this.log.info(diff, "reloaded");
     this.status.queueSnapshot();
-    return ok(diff);
+    return ok({ ...diff, warnings });
   }
 
-  /** A reload re-reads the authorized client keys; a bad file keeps the old ones. */
-  private async reloadAuthorizedKeys(): Promise<void> {
+  /**
+   * A reload re-reads the authorized client keys; a bad file keeps the old
+   * ones, and the reply says so: whoever added a key must learn it is not in.
+   */
+  private async reloadAuthorizedKeys(): Promise<string[]> {
     const file = this.manifest.settings.curve?.authorizedKeysFile;
-    if (!this.curve || file === undefined || !this.endpoints.control.some((ep) => ep.startsWith("tcp://"))) return;
+    if (!this.curve || file === undefined || !this.endpoints.control.some((ep) => ep.startsWith("tcp://"))) return [];
     try {
       this.curve.zap.authorized = await readAuthorizedKeys(file);
+      return [];
     } catch (e) {
-      this.log.error(`authorized keys not reloaded, the old ones stay: ${(e as Error).message}`);
+      const warning = `authorized keys not reloaded, the old ones stay: ${(e as Error).message}`;
+      this.log.error(warning);
+      return [warning];
     }
   }
 
