@@ -304,11 +304,11 @@ class Daemon {
     const { diff, done } = this.supervisor.apply(this.here(loaded.value), "reload", () => this.aborted);
     await done;
     if (this.aborted) return { ok: false, code: "bad_request", message: "the daemon is shutting down" };
-    await this.reloadAuthorizedKeys();
+    const warnings = await this.reloadAuthorizedKeys();
     this.applySettings(oldSettings);
     this.log.info(diff, "reloaded");
     this.status.queueSnapshot();
-    return { ok: true, diff };
+    return { ok: true, diff: { ...diff, warnings } };
   }
 
   /**
@@ -327,14 +327,20 @@ class Daemon {
     return { file: this.manifest.file, line: 0, col: 0, message };
   }
 
-  /** A reload re-reads the authorized client keys; a bad file keeps the old ones. */
-  private async reloadAuthorizedKeys(): Promise<void> {
+  /**
+   * A reload re-reads the authorized client keys; a bad file keeps the old
+   * ones, and the reply says so: whoever added a key must learn it is not in.
+   */
+  private async reloadAuthorizedKeys(): Promise<string[]> {
     const file = this.manifest.settings.curve?.authorizedKeysFile;
-    if (!this.curve || file === undefined || !this.endpoints.control.some(isTcp)) return;
+    if (!this.curve || file === undefined || !this.endpoints.control.some(isTcp)) return [];
     try {
       this.curve.zap.authorized = await readAuthorizedKeys(file);
+      return [];
     } catch (e) {
-      this.log.error(`authorized keys not reloaded, the old ones stay: ${(e as Error).message}`);
+      const warning = `authorized keys not reloaded, the old ones stay: ${(e as Error).message}`;
+      this.log.error(warning);
+      return [warning];
     }
   }
 

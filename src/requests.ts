@@ -7,13 +7,12 @@
  * every call in the same way.)
  */
 import type { Diagnostic, ErrorCode } from "./errors.js";
-import type { ManifestDiff } from "./manifest/diff.js";
-import { errorReply, okReply, plainReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import { errorReply, okReply, plainReply, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
 import type { Op } from "./supervisor/lifecycle.js";
 
 /** How an operation ended. */
 export type Outcome =
-  | { ok: true; diff?: ManifestDiff }
+  | { ok: true; diff?: ReloadReply }
   | { ok: false; code: ErrorCode; message: string; diagnostics?: Diagnostic[] };
 
 /** What answering needs of the daemon. */

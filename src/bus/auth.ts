@@ -87,24 +87,51 @@ function keyFileError(file: string, message: string, line = 0, col = 0, exitCode
   return new UserError(formatDiagnostic({ file, line, col, message }), exitCode);
 }
 
+/** What a guarded file must not allow, and what to tell its owner. */
+interface Guard {
+  /** Permission bits that must be clear. */
+  forbidden: number;
+  /** What the file's mode lets others do when one is set. */
+  consequence: string;
+  /** The chmod argument that clears them. */
+  fix: string;
+  /** How to make the file when it is missing. */
+  missing: string;
+}
+
+const KEY_PAIR_GUARD: Guard = {
+  forbidden: 0o077,
+  consequence: "lets other users read the secret key",
+  fix: "600",
+  missing: "flowinit keys creates one",
+};
+
+const AUTHORIZED_KEYS_GUARD: Guard = {
+  forbidden: 0o022,
+  consequence: "lets other users authorize their own keys",
+  fix: "go-w",
+  // `flowinit keys` makes only key pairs: this file is the owner's list.
+  missing: "create it: one client public key a line; flowinit keys --client FILE prints one",
+};
+
 /**
- * Reads a file that others must not be able to change or read past `forbidden`
- * permission bits, as ssh treats its key files: a key others can read or
- * replace is no longer a secret or no longer the owner's choice.
+ * Reads a file that others must not be able to change or read past the
+ * guard's permission bits, as ssh treats its key files: a key others can read
+ * or replace is no longer a secret or no longer the owner's choice.
  */
-async function readGuarded(file: string, forbidden: number, consequence: string, fix: string): Promise<string> {
+async function readGuarded(file: string, guard: Guard): Promise<string> {
   let handle;
   try {
     handle = await open(file, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw keyFileError(file, `cannot read: ${code === "ENOENT" ? "no such file (flowinit keys creates one)" : (e as Error).message}`);
+    throw keyFileError(file, `cannot read: ${code === "ENOENT" ? `no such file (${guard.missing})` : (e as Error).message}`);
   }
   try {
     const { mode } = await handle.stat();
     // Windows reports made-up modes that no chmod can change.
-    if (process.platform !== "win32" && (mode & forbidden) !== 0) {
-      throw keyFileError(file, `mode ${(mode & 0o777).toString(8).padStart(4, "0")} ${consequence}; run chmod ${fix} ${file}`);
+    if (process.platform !== "win32" && (mode & guard.forbidden) !== 0) {
+      throw keyFileError(file, `mode ${(mode & 0o777).toString(8).padStart(4, "0")} ${guard.consequence}; run chmod ${guard.fix} ${file}`);
     }
     return await handle.readFile("utf8");
   } finally {
@@ -114,7 +141,7 @@ async function readGuarded(file: string, forbidden: number, consequence: string,
 
 /** Reads a key pair file; throws a UserError (exit 2) naming the file for anything wrong with it. */
 export async function readKeyPair(file: string): Promise<KeyPair> {
-  return parseKeyPair(file, await readGuarded(file, 0o077, "lets other users read the secret key", "600"));
+  return parseKeyPair(file, await readGuarded(file, KEY_PAIR_GUARD));
 }
 
 function parseKeyPair(file: string, text: string): KeyPair {
@@ -190,7 +217,7 @@ export async function createKeyPair(file: string): Promise<KeyPair> {
 
 /** Reads an authorized_keys file into a set of Z85 public keys; throws a UserError (exit 2) naming FILE:LINE:COL. */
 export async function readAuthorizedKeys(file: string): Promise<Set<string>> {
-  const text = await readGuarded(file, 0o022, "lets other users authorize their own keys", "go-w");
+  const text = await readGuarded(file, AUTHORIZED_KEYS_GUARD);
   const keys = new Set<string>();
   for (const [index, raw] of text.split("\n").entries()) {
     const line = raw.trim();

@@ -3,6 +3,7 @@
  * requests and the shapes of replies and status messages.
  */
 import type { ErrorCode } from "../errors.js";
+import type { ManifestDiff } from "../manifest/diff.js";
 import type { StateName } from "../supervisor/states.js";
 
 export type Phase = "waiting" | "running" | "stopping";
@@ -56,6 +57,12 @@ export interface EventMessage extends Stamp {
 }
 
 export type Topic = "status" | "event" | "device";
+
+/** A reload's reply: the services in each group, and what it could not apply. */
+export interface ReloadReply extends ManifestDiff {
+  /** One line for each part that did not take (an authorized_keys file refused, so the old keys stay); usually empty. */
+  warnings: string[];
+}
 
 export type Request =
   | { cmd: "ping" }

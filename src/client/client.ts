@@ -4,8 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
-import type { Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
-import type { ManifestDiff } from "../manifest/diff.js";
+import type { ReloadReply, Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import { defaultEndpoint } from "../platform/endpoints.js";
 import type { CurveClientOptions } from "./curve.js";
 
@@ -124,8 +123,8 @@ export class Client {
   }
 
   /** Waits until the difference is applied: removed and changed services may take their stop_timeout. */
-  async reload(): Promise<ManifestDiff> {
-    return this.call<ManifestDiff>({ cmd: "reload" }, null);
+  async reload(): Promise<ReloadReply> {
+    return this.call<ReloadReply>({ cmd: "reload" }, null);
   }
 
   async shutdown(): Promise<void> {

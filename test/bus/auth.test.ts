@@ -137,6 +137,13 @@ describe("authorized_keys", () => {
     expect((await failure(readAuthorizedKeys(file))).message).toBe(`${file}:1:42: expected nothing but a # comment after the key`);
   });
 
+  it("names a missing file, and how to make one: flowinit keys makes only key pairs", async () => {
+    const file = join(tempDir(), "authorized_keys");
+    expect((await failure(readAuthorizedKeys(file))).message).toBe(
+      `${file}: cannot read: no such file (create it: one client public key a line; flowinit keys --client FILE prints one)`,
+    );
+  });
+
   it("refuses a file that other users can write", async () => {
     const file = join(tempDir(), "authorized_keys");
     writeFileSync(file, "");

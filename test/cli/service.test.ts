@@ -64,7 +64,7 @@ describe("service install", () => {
     const run = readFileSync(`${p.sv}/run`, "utf8");
     expect(run.startsWith(`#!${p.prefix}/bin/sh\n`)).toBe(true);
     expect(run).toContain(`\nexec ${process.execPath} ${BIN} run -c ${p.manifest}\n`);
-    expect(readFileSync(`${p.sv}/log/run`, "utf8")).toContain(`\nexec svlogd -tt ${p.prefix}/var/log/sv/flowinit\n`);
+    expect(readFileSync(`${p.sv}/log/run`, "utf8")).toContain(`\nexec svlogd ${p.prefix}/var/log/sv/flowinit\n`);
     const boot = readFileSync(p.boot, "utf8");
     expect(boot).toContain(`\n${p.prefix}/bin/termux-wake-lock\n`);
     expect(boot).toContain(`\n. ${p.prefix}/etc/profile\n`);

@@ -1,11 +1,11 @@
 /** CURVE on tcp endpoints (CONTRACT.md section 6), over 127.0.0.1 with real clients. */
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curveClientOptions } from "../../src/client/curve.js";
 import { subscribe } from "../../src/client/subscribe.js";
-import { sendRaw } from "../../src/client/client.js";
+import { request, sendRaw } from "../../src/client/client.js";
 import { cli, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
 
 const freePort = () =>
@@ -76,6 +76,24 @@ describe("CURVE on tcp endpoints", () => {
 
   it("keeps the ipc endpoints plain", async () => {
     expect(await sendRaw(d.control, "ping")).toBe("PONG");
+  });
+
+  it("says when a reload refuses authorized_keys: the reply's warnings, and the CLI exits 1; the old keys stay", async () => {
+    const file = join(keys, "authorized_keys");
+    expect(await request(d.control, { cmd: "reload" })).toMatchObject({ ok: true, unchanged: ["a"], warnings: [] });
+    chmodSync(file, 0o664);
+    try {
+      const warning = `authorized keys not reloaded, the old ones stay: ${file}: mode 0664 lets other users authorize their own keys; run chmod go-w ${file}`;
+      const r = await d.cli("reload");
+      expect(r.stdout).toBe("added: -\nremoved: -\nchanged: -\nunchanged: a");
+      expect(r.stderr).toBe(`flowinit: ${warning}`);
+      expect(r.exitCode).toBe(1);
+      expect(await request(d.control, { cmd: "reload" })).toMatchObject({ ok: true, warnings: [warning] });
+      const served = await statusOver("--server-key", serverKey, "--key-file", join(keys, "client.key"));
+      expect(served.exitCode).toBe(0);
+    } finally {
+      chmodSync(file, 0o644);
+    }
   });
 
   it("refuses a tcp endpoint without CURVE settings unless insecure_tcp is set", async () => {

@@ -41,13 +41,13 @@ describe("serviceFiles", () => {
     expect(run.content.endsWith("\n")).toBe(true);
   });
 
-  it("log/run: svlogd with timestamps into $PREFIX/var/log/sv/flowinit", () => {
+  it("log/run: svlogd into $PREFIX/var/log/sv/flowinit, without timestamps, so the lines stay JSON", () => {
     const log = byPath(serviceFiles(env, { boot: false, fresh: false })).get(`${SV}/log/run`)!;
     const lines = log.content.split("\n");
     expect(lines[0]).toBe("#!/data/data/com.termux/files/usr/bin/sh");
     expect(lines.filter((l) => l !== "" && !l.startsWith("#"))).toEqual([
       "mkdir -p /data/data/com.termux/files/usr/var/log/sv/flowinit",
-      "exec svlogd -tt /data/data/com.termux/files/usr/var/log/sv/flowinit",
+      "exec svlogd /data/data/com.termux/files/usr/var/log/sv/flowinit",
     ]);
   });
 
