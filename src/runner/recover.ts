@@ -6,6 +6,11 @@
  * control endpoint stops every such group before it starts anything: one
  * live tree per service, nothing doubled, nothing orphaned. Processes are
  * never looked up by name.
+ *
+ * The file also holds what the daemon was told (the flag, the app that
+ * raised it, the services stopped by request), so that a daemon that died
+ * in this boot is followed by one that carries on where it was: see
+ * `recovery`. A clean stop removes the file, and with it all of that.
  */
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -13,6 +18,7 @@ import { writeFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { UserError } from "../errors.js";
+import { bootId } from "../platform/boot.js";
 import { startTime } from "../platform/process.js";
 import { groupAlive, signalGroup, untilGroupGone } from "./stop.js";
 
@@ -24,8 +30,42 @@ export interface GroupRecord {
   startTime: number | null;
 }
 
-interface StateContent {
+/** The Android app a green flag named. */
+export interface AppRecord {
+  pid: number;
+  /** Its start time (clock ticks since boot); null where /proc is missing. */
+  startTime: number | null;
+  /** The name it is listed under in the snapshot. */
+  name: string;
+}
+
+/** What the daemon was told, as far as it outlives the daemon. */
+export interface DaemonFacts {
+  /** Whether the green flag is up. */
+  flag: boolean;
+  /** The app named by the last green flag with a pid, while it is listed. */
+  app: AppRecord | null;
+  /** Services stopped by request (`flowinit stop`), to stay stopped. */
+  stopped: string[];
+}
+
+/**
+ * What the state file holds, as a previous daemon left it. Each field is
+ * checked on its own: a field that is missing or not what it should be
+ * reads as "nothing known" (`null`, `false`, empty), and the rest stands.
+ */
+export interface Previous extends DaemonFacts {
+  /** The pid of the daemon that wrote it; null if there is no file (none ran, or it stopped cleanly). */
+  daemon: number | null;
+  /** The boot it was written in; null if not recorded (files of older versions, or no /proc then). */
+  bootId: string | null;
+  groups: GroupRecord[];
+}
+
+/** The file as written. */
+interface StateContent extends DaemonFacts {
   daemon: number;
+  boot_id: string | null;
   groups: GroupRecord[];
 }
 
@@ -33,7 +73,9 @@ export class StateFile {
   readonly path: string;
   private readonly dir: string;
   private writing: Promise<void> | null = null;
-  private pending: (() => GroupRecord[]) | null = null;
+  private dirty = false;
+  private groups: () => GroupRecord[] = () => [];
+  private facts: DaemonFacts = { flag: false, app: null, stopped: [] };
   private cleared = false;
 
   /**
@@ -55,34 +97,51 @@ export class StateFile {
     return st.isDirectory() && st.uid === (process.getuid?.() ?? st.uid) && (st.mode & 0o077) === 0;
   }
 
-  /** The groups a previous daemon left, or none. */
-  read(): GroupRecord[] {
+  /** What a previous daemon left: all empty where there is no file or it does not parse. */
+  read(): Previous {
     if (!this.trusted()) throw new UserError(`${this.dir}: not a private folder of this user; refusing to trust its state file`);
+    let content: unknown = null;
     try {
-      const content = JSON.parse(readFileSync(this.path, "utf8")) as StateContent;
-      return Array.isArray(content.groups) ? content.groups.filter((g) => Number.isSafeInteger(g.pid) && g.pid > 1) : [];
+      content = JSON.parse(readFileSync(this.path, "utf8"));
     } catch {
-      return [];
+      // No file, or a truncated one: nothing was left.
     }
+    return parseState(content);
   }
 
   /**
    * Saves the current groups, atomically (write, then rename) and off the hot
    * path: a burst of changes costs one write, and a restart never waits on it.
+   * `groups` is called at write time, and again for each later write.
    */
   save(groups: () => GroupRecord[]): void {
+    this.groups = groups;
+    this.schedule();
+  }
+
+  /**
+   * Saves what the daemon was told, in the same write as the groups. Until
+   * the first call the file says nothing was told: a daemon that restores
+   * facts saves them before it starts anything.
+   */
+  saveFacts(facts: DaemonFacts): void {
+    this.facts = facts;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.cleared) return;
-    this.pending = groups;
+    this.dirty = true;
     this.writing ??= this.flush().finally(() => (this.writing = null));
   }
 
   private async flush(): Promise<void> {
-    while (this.pending && !this.cleared) {
-      const groups = this.pending();
-      this.pending = null;
+    while (this.dirty && !this.cleared) {
+      this.dirty = false;
+      const content: StateContent = { daemon: process.pid, boot_id: bootId(), ...this.facts, groups: this.groups() };
       const tmp = `${this.path}.tmp`;
       try {
-        await writeFile(tmp, JSON.stringify({ daemon: process.pid, groups } satisfies StateContent));
+        await writeFile(tmp, JSON.stringify(content));
         await rename(tmp, this.path);
       } catch {
         // A lost write only weakens recovery after a crash; the services run on.
@@ -97,6 +156,58 @@ export class StateFile {
     rmSync(this.path, { force: true });
     rmSync(`${this.path}.tmp`, { force: true });
   }
+}
+
+const isPid = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isTicks = (v: unknown): v is number | null => v === null || (Number.isSafeInteger(v) && (v as number) >= 0);
+const nonEmpty = (v: unknown): v is string => typeof v === "string" && v !== "";
+
+/** The file's fields one by one, each valid or empty: the file may be truncated, of an older version, or hostile. */
+function parseState(content: unknown): Previous {
+  const o = (typeof content === "object" && content !== null ? content : {}) as Record<string, unknown>;
+  const app = o.app as Record<string, unknown> | null | undefined;
+  return {
+    daemon: isPid(o.daemon) ? o.daemon : null,
+    bootId: nonEmpty(o.boot_id) ? o.boot_id : null,
+    flag: o.flag === true,
+    app: typeof app === "object" && app !== null && isPid(app.pid) && isTicks(app.startTime) && nonEmpty(app.name)
+      ? { pid: app.pid, startTime: app.startTime, name: app.name }
+      : null,
+    stopped: Array.isArray(o.stopped) ? o.stopped.filter(nonEmpty) : [],
+    groups: Array.isArray(o.groups)
+      ? (o.groups as GroupRecord[]).filter((g) => typeof g === "object" && g !== null && Number.isSafeInteger(g.pid) && g.pid > 1)
+      : [],
+  };
+}
+
+/** What a new daemon takes over from one that died: see `recovery`. */
+export interface Recovery {
+  /** The pid of the daemon that died. */
+  from: number;
+  flag: boolean;
+  stopped: string[];
+  /** The app, only if that very process still lives. */
+  app: AppRecord | null;
+}
+
+/**
+ * What to restore from the file a previous daemon left: nothing unless it
+ * died (a clean stop removes the file) in this boot. After a reboot nothing
+ * of the old stack lives and the app has not spoken yet, so its flag is
+ * stale. Where the boot id cannot be read, now or then, a crash cannot be
+ * told from a reboot, and the daemon waits for the flag as at a first start:
+ * raising a stale flag would start the gated stack for nobody.
+ */
+export function recovery(
+  previous: Previous,
+  now: { bootId: string | null; isAlive: (pid: number, startTime: number) => boolean },
+): Recovery | null {
+  if (previous.daemon === null) return null;
+  if (now.bootId === null || previous.bootId !== now.bootId) return null;
+  const { app } = previous;
+  // Without a start time a live PID cannot be told from a recycled one.
+  const alive = app !== null && app.startTime !== null && now.isAlive(app.pid, app.startTime);
+  return { from: previous.daemon, flag: previous.flag, stopped: previous.stopped, app: alive ? app : null };
 }
 
 /**
@@ -117,7 +228,7 @@ export function stillOurs(g: GroupRecord): boolean {
  * end is looked for, backing off, until the timeout.
  */
 export async function stopLeftovers(
-  groups: GroupRecord[],
+  { groups }: Pick<Previous, "groups">,
   stopOf: (service: string) => { signal: NodeJS.Signals; timeoutMs: number },
   log: Logger,
 ): Promise<void> {

@@ -48,7 +48,7 @@ services:
     const old = [...read("tree.pid"), ...read("stubborn.pid")];
     // The state file is written off the hot path, after the burst of changes: wait until it names both groups.
     const stateFile = new StateFile(runtimeDir(currentHost()), d.control);
-    await expect.poll(() => stateFile.read().map((g) => g.pid).sort()).toEqual(leaders);
+    await expect.poll(() => stateFile.read().groups.map((g) => g.pid).sort()).toEqual(leaders);
 
     d.proc.kill("SIGKILL");
     await d.proc;

@@ -1,17 +1,70 @@
-import { chmodSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { StateFile, stillOurs } from "../../src/runner/recover.js";
-import { startTime } from "../../src/platform/process.js";
+import { recovery, StateFile, stillOurs, type AppRecord, type Previous } from "../../src/runner/recover.js";
+import { bootId } from "../../src/platform/boot.js";
+import { sameProcess, startTime } from "../../src/platform/process.js";
 import { tempDir } from "../helpers/daemon.js";
+
+const BOOT = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+const OTHER_BOOT = "ffffffff-4f50-4a6b-8c7d-9e0f1a2b3c4d";
+const APP: AppRecord = { pid: 5000, startTime: 900, name: "app" };
+
+/** A file a daemon (pid 42) left when it died in boot BOOT with the flag up. */
+const left = (over: Partial<Previous> = {}): Previous => ({
+  daemon: 42,
+  bootId: BOOT,
+  flag: true,
+  app: APP,
+  stopped: ["web"],
+  groups: [],
+  ...over,
+});
+
+const alive = (pid: number, since: number) => pid === APP.pid && since === APP.startTime;
+
+describe("recovery", () => {
+  it.each([
+    ["no file (none ran, or it stopped cleanly)", left({ daemon: null }), BOOT],
+    ["a file from another boot", left({ bootId: OTHER_BOOT }), BOOT],
+    ["a file without a boot id (an older version)", left({ bootId: null }), BOOT],
+    ["this boot's id unknown", left(), null],
+    ["both boot ids unknown", left({ bootId: null }), null],
+  ])("restores nothing from %s", (_, previous, now) => {
+    expect(recovery(previous, { bootId: now, isAlive: alive })).toBeNull();
+  });
+
+  it("restores the flag, the stopped services and the app that still lives, naming the dead daemon", () => {
+    const calls: [number, number][] = [];
+    const isAlive = (pid: number, since: number) => (calls.push([pid, since]), alive(pid, since));
+    expect(recovery(left(), { bootId: BOOT, isAlive })).toEqual({ from: 42, flag: true, stopped: ["web"], app: APP });
+    expect(calls).toEqual([[APP.pid, APP.startTime]]);
+  });
+
+  it("restores a lowered flag as lowered: a death before any flag is still recovered from", () => {
+    expect(recovery(left({ flag: false, app: null, stopped: [] }), { bootId: BOOT, isAlive: alive })).toEqual({ from: 42, flag: false, stopped: [], app: null });
+  });
+
+  it("drops the app once its pid is gone or names another process", () => {
+    expect(recovery(left(), { bootId: BOOT, isAlive: () => false })).toEqual({ from: 42, flag: true, stopped: ["web"], app: null });
+  });
+
+  it("drops an app recorded without a start time, without asking whether its pid lives", () => {
+    const isAlive = () => {
+      throw new Error("asked");
+    };
+    expect(recovery(left({ app: { ...APP, startTime: null } }), { bootId: BOOT, isAlive })?.app).toBeNull();
+  });
+});
 
 describe("StateFile", () => {
   it("round-trips the groups, and a clear leaves nothing even with a write in flight", async () => {
     const f = new StateFile(tempDir(), "ipc://@x/control");
     f.save(() => [{ service: "a", pid: 4242, startTime: 7 }]);
-    await expect.poll(() => f.read()).toEqual([{ service: "a", pid: 4242, startTime: 7 }]);
+    await expect.poll(() => f.read().groups).toEqual([{ service: "a", pid: 4242, startTime: 7 }]);
     f.save(() => [{ service: "a", pid: 4243, startTime: 8 }]);
     await f.clear();
     f.save(() => [{ service: "b", pid: 1, startTime: 1 }]);
+    f.saveFacts({ flag: true, app: null, stopped: [] });
     expect(existsSync(f.path)).toBe(false);
   });
 
@@ -20,6 +73,87 @@ describe("StateFile", () => {
     const f = new StateFile(dir, "ipc://@y/control");
     chmodSync(`${dir}/flowinit-${process.getuid!()}`, 0o777);
     expect(() => f.read()).toThrow(/not a private folder/);
+  });
+
+  it("hands the facts and groups one daemon saved to the next on the same endpoint, which restores them", async () => {
+    const dir = tempDir();
+    const first = new StateFile(dir, "ipc://@z/control");
+    const me: AppRecord = { pid: process.pid, startTime: startTime(process.pid), name: "app" };
+    first.save(() => [{ service: "a", pid: 4242, startTime: 7 }]);
+    first.saveFacts({ flag: true, app: me, stopped: ["web", "db"] });
+    const expected: Previous = { daemon: process.pid, bootId: bootId(), flag: true, app: me, stopped: ["web", "db"], groups: [{ service: "a", pid: 4242, startTime: 7 }] };
+    const next = new StateFile(dir, "ipc://@z/control");
+    await expect.poll(() => next.read()).toEqual(expected);
+    // The facts and the groups go out in one write: later groups keep the facts, later facts keep the groups.
+    first.save(() => [{ service: "b", pid: 4343, startTime: 9 }]);
+    await expect.poll(() => next.read().groups[0]?.service).toBe("b");
+    expect(next.read().stopped).toEqual(["web", "db"]);
+    first.saveFacts({ flag: false, app: null, stopped: [] });
+    await expect.poll(() => next.read().flag).toBe(false);
+    expect(next.read().groups).toEqual([{ service: "b", pid: 4343, startTime: 9 }]);
+
+    first.saveFacts({ flag: true, app: me, stopped: ["web", "db"] });
+    await expect.poll(() => next.read().flag).toBe(true);
+    const now = { bootId: bootId(), isAlive: sameProcess };
+    expect(recovery(next.read(), now)).toEqual({ from: process.pid, flag: true, stopped: ["web", "db"], app: me });
+    // The same pid with another start time is another process: not the app.
+    first.saveFacts({ flag: true, app: { ...me, startTime: me.startTime! - 1 }, stopped: [] });
+    await expect.poll(() => next.read().app?.startTime).toBe(me.startTime! - 1);
+    expect(recovery(next.read(), now)?.app).toBeNull();
+  });
+
+  it("restores nothing once cleared", async () => {
+    const dir = tempDir();
+    const first = new StateFile(dir, "ipc://@c/control");
+    first.saveFacts({ flag: true, app: null, stopped: ["web"] });
+    const next = new StateFile(dir, "ipc://@c/control");
+    await expect.poll(() => next.read().flag).toBe(true);
+    await first.clear();
+    expect(recovery(next.read(), { bootId: bootId(), isAlive: sameProcess })).toBeNull();
+  });
+
+  it("restores nothing from a file of another boot", async () => {
+    const f = new StateFile(tempDir(), "ipc://@b/control");
+    f.saveFacts({ flag: true, app: null, stopped: [] });
+    await expect.poll(() => f.read().bootId).toBe(bootId());
+    const content = JSON.parse(readFileSync(f.path, "utf8"));
+    writeFileSync(f.path, JSON.stringify({ ...content, boot_id: OTHER_BOOT }));
+    expect(f.read()).toMatchObject({ daemon: process.pid, bootId: OTHER_BOOT, flag: true });
+    expect(recovery(f.read(), { bootId: bootId(), isAlive: sameProcess })).toBeNull();
+  });
+
+  it.each([
+    ["truncated", '{"daemon":42,"boot_id":"', { daemon: null, bootId: null, flag: false, app: null, stopped: [], groups: [] }],
+    ["not an object", "null", { daemon: null, bootId: null, flag: false, app: null, stopped: [], groups: [] }],
+    ["of an older version (groups only)", '{"daemon":42,"groups":[{"service":"a","pid":4242,"startTime":7}]}', { daemon: 42, bootId: null, flag: false, app: null, stopped: [], groups: [{ service: "a", pid: 4242, startTime: 7 }] }],
+  ])("reads a file that is %s without throwing, and restores nothing from it", (_, text, expected) => {
+    const f = new StateFile(tempDir(), "ipc://@t/control");
+    writeFileSync(f.path, text);
+    expect(f.read()).toEqual(expected);
+    expect(recovery(f.read(), { bootId: bootId(), isAlive: sameProcess })).toBeNull();
+  });
+
+  it("keeps each valid field of a hostile file and empties the others", () => {
+    const f = new StateFile(tempDir(), "ipc://@h/control");
+    const hostile = {
+      daemon: 42,
+      boot_id: bootId(),
+      flag: "yes",
+      app: { pid: -1, startTime: 3, name: "app" },
+      stopped: [1, "", "web", null],
+      groups: [null, 7, { service: "init", pid: 1, startTime: 0 }, { service: "a", pid: 4242, startTime: 7 }],
+    };
+    writeFileSync(f.path, JSON.stringify(hostile));
+    expect(f.read()).toEqual({ daemon: 42, bootId: bootId(), flag: false, app: null, stopped: ["web"], groups: [{ service: "a", pid: 4242, startTime: 7 }] });
+    expect(recovery(f.read(), { bootId: bootId(), isAlive: sameProcess })).toEqual({ from: 42, flag: false, stopped: ["web"], app: null });
+    for (const app of [null, "app", { pid: 5, startTime: "x", name: "app" }, { pid: 5, startTime: 3, name: "" }, { pid: 5.5, startTime: 3, name: "a" }]) {
+      writeFileSync(f.path, JSON.stringify({ ...hostile, app }));
+      expect(f.read().app).toBeNull();
+    }
+    for (const [field, value] of [["daemon", "42"], ["daemon", 0], ["boot_id", 7], ["boot_id", ""]] as const) {
+      writeFileSync(f.path, JSON.stringify({ ...hostile, [field]: value }));
+      expect(recovery(f.read(), { bootId: bootId(), isAlive: sameProcess })).toBeNull();
+    }
   });
 });
 
