@@ -23,8 +23,9 @@ import { eventBody, serviceEntry, snapshotBody } from "./bus/snapshot.js";
 import { sendRaw } from "./client/client.js";
 import { currentHost, detectPlatform, isTermux, runtimeDir, shellFor, type Host } from "./platform/platform.js";
 import { isTcp, resolveEndpoints } from "./platform/endpoints.js";
-import { startTime } from "./platform/process.js";
-import { stopLeftovers, StateFile } from "./runner/recover.js";
+import { bootId } from "./platform/boot.js";
+import { sameProcess, startTime } from "./platform/process.js";
+import { recovery, stopLeftovers, StateFile, type DaemonFacts, type Recovery } from "./runner/recover.js";
 import { openServiceLog, serviceLogPath, type ServiceLog } from "./runner/output.js";
 import { DeviceSampler } from "./stats/device.js";
 import { ProcessSampler, type GroupVitals } from "./stats/proc.js";
@@ -119,6 +120,10 @@ class Daemon {
   private vitals = new Map<number, GroupVitals>();
   /** The Android app named by the last green flag with a pid. */
   private app: ExternalApp | null = null;
+  /** The pid of the daemon that died uncleanly before this one, when this one took over from it. */
+  private recoveredFrom: number | null = null;
+  /** The facts last written to the state file, as JSON. */
+  private savedFacts = "";
   manifest: Manifest;
   readonly endpoints: { control: string[]; status: string[] };
   readonly platform: Platform;
@@ -158,8 +163,10 @@ class Daemon {
       throw e;
     }
     // Only the owner of the control endpoint may touch what a previous owner left.
-    await stopLeftovers(d.state.read(), (name) => d.stopOf(name), log);
-    d.begin(r.allowUids, opts.noWait === true);
+    const previous = d.state.read();
+    const boot = bootId();
+    await stopLeftovers(previous, boot, (name) => d.stopOf(name), log);
+    d.begin(r.allowUids, opts.noWait === true, recovery(previous, { bootId: boot, isAlive: sameProcess }));
     return d;
   }
 
@@ -185,7 +192,8 @@ class Daemon {
     }
   }
 
-  private begin(allowUids: number[] | null, noWait: boolean): void {
+  /** `recovered`: what a daemon that died in this boot had been told, to carry on with. */
+  private begin(allowUids: number[] | null, noWait: boolean, recovered: Recovery | null): void {
     const { log } = this;
     log.info(
       { control: this.endpoints.control, status: this.endpoints.status, platform: this.platform, logDir: this.logDir },
@@ -201,6 +209,8 @@ class Daemon {
     void this.control.serve();
     this.startTick();
 
+    if (recovered) this.takeOver(recovered);
+    this.saveFacts();
     this.supervisor.begin();
     if (noWait) void this.submit({ type: "green_flag", reason: "--no-wait" });
     this.status.queueSnapshot();
@@ -209,6 +219,40 @@ class Daemon {
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
     process.on("SIGHUP", () => void this.submit({ type: "reload" }));
+  }
+
+  /**
+   * A daemon killed in this boot (Android's killers, kill -9) was told things
+   * the app will not say again: its services stopped by request stay
+   * stopped, its app is listed again if it lives, and its flag is raised
+   * again, so that the gated stack comes back by itself.
+   */
+  private takeOver(r: Recovery): void {
+    this.recoveredFrom = r.from;
+    this.log.warn(
+      { from: r.from, flag: r.flag, stopped: r.stopped, app: r.app?.pid ?? null },
+      `recovered from an unclean exit of daemon pid ${r.from}`,
+    );
+    this.supervisor.hold(r.stopped, `stopped by request before daemon pid ${r.from} died`);
+    if (r.app) this.trackApp(r.app.pid, r.app.name);
+    if (r.flag) void this.submit({ type: "green_flag", reason: `recovered: the flag was up when daemon pid ${r.from} died` });
+  }
+
+  /**
+   * What the next daemon needs should this one be killed; written only when
+   * it changed. Once a shutdown is decided, nothing: a daemon killed while it
+   * stops leaves what a clean stop would.
+   */
+  private saveFacts(): void {
+    const app = this.app?.state === "running" ? { pid: this.app.pid, startTime: this.app.startTime, name: this.app.name } : null;
+    const facts: DaemonFacts =
+      this.life.phase === "stopping"
+        ? { flag: false, app: null, stopped: [] }
+        : { flag: this.life.flag, app, stopped: this.supervisor.stoppedByRequest() };
+    const text = JSON.stringify(facts);
+    if (text === this.savedFacts) return;
+    this.savedFacts = text;
+    this.state.saveFacts(facts);
   }
 
   /** The manifest's services for this platform. */
@@ -227,7 +271,10 @@ class Daemon {
     const was = this.life;
     const step = lifeStep(this.life, input);
     this.life = step.life;
-    if (was.phase !== this.life.phase || was.flag !== this.life.flag) this.status.queueSnapshot();
+    if (was.phase !== this.life.phase || was.flag !== this.life.flag) {
+      this.status.queueSnapshot();
+      this.saveFacts();
+    }
     for (const effect of step.effects) {
       switch (effect.type) {
         case "run":
@@ -385,6 +432,7 @@ class Daemon {
     }
     this.status.publish("event", eventBody(name, { from: "waiting", to: app.state, reason: `green flag from pid ${pid}` }, pid, null));
     this.status.queueSnapshot();
+    this.saveFacts();
   }
 
   /** The name of the app a flag named, while it is listed. */
@@ -398,6 +446,7 @@ class Daemon {
     this.status.publish("event", eventBody(name, change, pid, exit));
     this.status.queueSnapshot();
     this.state.save(() => this.supervisor.liveGroups().map((g) => ({ ...g, startTime: startTime(g.pid) })));
+    if (change.to === "stopped" || change.from === "stopped") this.saveFacts();
   }
 
   /**
@@ -408,7 +457,10 @@ class Daemon {
     const now = Date.now();
     const app = this.app;
     const ended = app?.check(now);
-    if (app && ended) this.status.publish("event", eventBody(app.name, ended, app.pid, null));
+    if (app && ended) {
+      this.status.publish("event", eventBody(app.name, ended, app.pid, null));
+      this.saveFacts();
+    }
     const groups: number[] = [];
     for (const svc of this.supervisor.views()) {
       const pid = this.supervisor.pidOf(svc);
@@ -434,7 +486,8 @@ class Daemon {
 
   /** The body of a `status` message, for the topic and the `status` request alike. */
   snapshot() {
-    const daemon: DaemonInfo = { pid: process.pid, version: VERSION, phase: this.life.phase, flag: this.life.flag, started_at: this.startedAt };
+    const { phase, flag } = this.life;
+    const daemon: DaemonInfo = { pid: process.pid, version: VERSION, phase, flag, started_at: this.startedAt, recovered_from: this.recoveredFrom };
     const services = [...this.supervisor.views()].map((view) => ({ view, pid: this.supervisor.pidOf(view) }));
     return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, Date.now());
   }

@@ -34,6 +34,8 @@ export interface DaemonInfo {
   phase: Phase;
   flag: boolean;
   started_at: number;
+  /** The pid of the daemon that died uncleanly before this one, whose flag and stops this one took over; null otherwise. */
+  recovered_from?: number | null;
 }
 
 export interface Stamp {

@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { UserError } from "../errors.js";
 import { bootId } from "../platform/boot.js";
 import { startTime } from "../platform/process.js";
-import { groupAlive, signalGroup, untilGroupGone } from "./stop.js";
+import { groupAlive, stopOrphanGroup } from "./stop.js";
 
 export interface GroupRecord {
   service: string;
@@ -228,18 +228,21 @@ export function stillOurs(g: GroupRecord): boolean {
  * end is looked for, backing off, until the timeout.
  */
 export async function stopLeftovers(
-  { groups }: Pick<Previous, "groups">,
+  { groups, bootId: then }: Pick<Previous, "groups" | "bootId">,
+  now: string | null,
   stopOf: (service: string) => { signal: NodeJS.Signals; timeoutMs: number },
   log: Logger,
 ): Promise<void> {
+  // Start times count from boot: after a reboot a stranger may carry a recorded pid and start time.
+  if (then !== null && now !== null && then !== now) {
+    if (groups.length > 0) log.info("the state file is from another boot: its process groups ended with it");
+    return;
+  }
   await Promise.all(
     groups.filter(stillOurs).map(async (g) => {
       const { signal, timeoutMs } = stopOf(g.service);
       log.warn({ service: g.service, pid: g.pid }, "stopping a process group left by a previous daemon");
-      signalGroup(g.pid, signal);
-      if (await untilGroupGone(g.pid, Date.now() + timeoutMs)) return;
-      signalGroup(g.pid, "SIGKILL");
-      await untilGroupGone(g.pid, Date.now() + 1000);
+      await stopOrphanGroup(g.pid, signal, timeoutMs);
     }),
   );
 }

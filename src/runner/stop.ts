@@ -81,6 +81,18 @@ export async function untilGroupGone(pgid: number, deadline: number): Promise<bo
 }
 
 /**
+ * Stops a group this daemon holds no child of (one a previous daemon left):
+ * the stop signal, SIGKILL after the timeout; resolves once it is gone, or a
+ * second after the SIGKILL.
+ */
+export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  signalGroup(pgid, signal);
+  if (await untilGroupGone(pgid, Date.now() + timeoutMs)) return;
+  signalGroup(pgid, "SIGKILL");
+  await untilGroupGone(pgid, Date.now() + 1000);
+}
+
+/**
  * Resolves once the leader has ended and the group is empty. The closing of
  * the output pipes is the event that tells a tree has gone; only a member
  * that closed its output (a daemonized grandchild) leaves us to look again,

@@ -9,7 +9,8 @@ import { sameProcess, startTime } from "../platform/process.js";
 import type { Change } from "./machine.js";
 
 export class ExternalApp {
-  private readonly startedAt: number | null;
+  /** The process's start time (clock ticks since boot), which tells it from a later one of the same pid. */
+  readonly startTime: number | null;
   state: "running" | "exited";
   since: number;
 
@@ -18,14 +19,14 @@ export class ExternalApp {
     readonly pid: number,
     now: number,
   ) {
-    this.startedAt = startTime(pid);
-    this.state = sameProcess(pid, this.startedAt) ? "running" : "exited";
+    this.startTime = startTime(pid);
+    this.state = sameProcess(pid, this.startTime) ? "running" : "exited";
     this.since = now;
   }
 
   /** The change to report if the process has ended since the last check. */
   check(now: number): Change | null {
-    if (this.state !== "running" || sameProcess(this.pid, this.startedAt)) return null;
+    if (this.state !== "running" || sameProcess(this.pid, this.startTime)) return null;
     this.state = "exited";
     this.since = now;
     return { from: "running", to: "exited", reason: `process ${this.pid} ended` };

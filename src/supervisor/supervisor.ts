@@ -66,6 +66,8 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   private fireAndForget = new Map<string, FireAndForget>();
   /** The green flag's gate: gated (not `nowait`) services run while it is up. */
   private flag = false;
+  /** Services stopped by request, which a flag does not start again. */
+  private readonly held = new Set<string>();
   private waiters: Waiter[] = [];
   private readonly now: () => number;
 
@@ -107,6 +109,26 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     if (!up) return;
     if (later) setImmediate(() => this.reconcile(reason));
     else this.reconcile(reason);
+  }
+
+  /**
+   * Services a previous daemon had stopped by request: they stay `stopped`,
+   * whatever flag comes, until a request starts them. Names no longer in the
+   * manifest are passed over.
+   */
+  hold(names: string[], reason: string): void {
+    for (const name of names) {
+      const svc = this.services.get(name);
+      if (svc === undefined) continue;
+      svc.wanted = false;
+      this.held.add(name);
+      this.dispatch(svc, { type: "stop", reason, then: "stopped" });
+    }
+  }
+
+  /** The services stopped by request (or held so by `hold`), until a request or a stop_flag's re-arming frees them. */
+  stoppedByRequest(): string[] {
+    return [...this.held];
   }
 
   /** Stops the gated services, dependents first (a stop_flag); resolves once they are down. */
@@ -184,6 +206,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     const svc = this.must(name);
     if (svc.timer) clearTimeout(svc.timer);
     this.services.delete(name);
+    this.held.delete(name);
     await svc.output?.close();
   }
 
@@ -240,6 +263,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   start(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = true;
+    this.held.delete(name);
     this.dispatch(svc, { type: "start", reason });
     return this.until(name, (s) => s.status.state.name !== "starting");
   }
@@ -247,6 +271,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   restart(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = true;
+    this.held.delete(name);
     this.dispatch(svc, { type: "restart", reason });
     return this.until(name, (s) => s.status.state.name !== "starting" && s.status.state.name !== "stopping");
   }
@@ -255,6 +280,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   stop(name: string, reason: string): Promise<void> {
     const svc = this.must(name);
     svc.wanted = false;
+    this.held.add(name);
     return this.halt(svc, reason);
   }
 
@@ -299,7 +325,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   private rearm(names: string[], reason: string): void {
     for (const name of names) {
       const svc = this.must(name);
-      if (DOWN.has(svc.status.state.name)) this.dispatch(svc, { type: "stop", reason, then: "waiting" });
+      if (!DOWN.has(svc.status.state.name)) continue;
+      this.held.delete(name);
+      this.dispatch(svc, { type: "stop", reason, then: "waiting" });
     }
     this.reconcile(reason);
   }

@@ -61,7 +61,7 @@ describe("a reload waiting on a slow stop", () => {
     const now = await json(r.d, { cmd: "status" }, 3000);
     expect(now.status.daemon.flag).toBe(false);
     r.finish();
-    expect(await r.reload).toEqual({ ok: true, added: ["g2"], removed: [], changed: ["slow"], unchanged: ["g1"] });
+    expect(await r.reload).toEqual({ ok: true, added: ["g2"], removed: [], changed: ["slow"], unchanged: ["g1"], warnings: [] });
     await r.d.rec.snapshot((s) => ["slow", "g1", "g2"].every((n) => state(s, n)?.state === "running") && s.daemon.flag, "all running", r.mark);
   });
 
@@ -127,7 +127,7 @@ services:
     writeFileSync(d.manifest, `services:\n  b1: { command: exec sleep 2001 }\n  b3: { command: exec sleep 1003 }\n`);
     const [stop, reload] = await Promise.all([json(d, { cmd: "stop_flag" }), json(d, { cmd: "reload" })]);
     expect(stop).toEqual({ ok: true });
-    expect(reload).toEqual({ ok: true, added: [], removed: ["b2"], changed: ["b1"], unchanged: ["b3"] });
+    expect(reload).toEqual({ ok: true, added: [], removed: ["b2"], changed: ["b1"], unchanged: ["b3"], warnings: [] });
     await d.rec.snapshot((s) => s.services.every((x) => x.state === "waiting") && s.services.length === 2, "both waiting");
     expect(await sendRaw(d.control, "ping")).toBe("PONG");
   });

@@ -69,4 +69,51 @@ services:
       expect(groupMembers(state(snap, name)!.pid!)).toEqual(expect.arrayContaining(read(file)));
     }
   });
+
+  it("carries on with what the dead daemon was told: the flag, the app, the services stopped by request", async () => {
+    const yaml = `
+services:
+  early: { command: exec sleep 1000, nowait: true }
+  held: { command: exec sleep 1000, nowait: true }
+  gated: { command: exec sleep 1000 }
+`;
+    d = await startDaemon(yaml);
+    const app = execa("sleep", ["1000"], { reject: false });
+    try {
+      expect((await d.cli("flag", "green", "--pid", String(app.pid))).exitCode).toBe(0);
+      expect((await d.cli("stop", "held")).exitCode).toBe(0);
+      await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
+      const stateFile = new StateFile(runtimeDir(currentHost()), d.control);
+      await expect.poll(() => stateFile.read()).toMatchObject({ flag: true, stopped: ["held"], app: { pid: app.pid, name: "app" } });
+      const dead = d.proc.pid!;
+      d.proc.kill("SIGKILL");
+      await d.proc;
+
+      const rec = new Recorder(d.status);
+      next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir } });
+      // No flag is sent: the new daemon raises it again by itself.
+      const snap = await rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running again");
+      rec.close();
+      expect(snap.daemon).toMatchObject({ flag: true, recovered_from: dead });
+      expect(state(snap, "held")?.state).toBe("stopped");
+      expect(state(snap, "early")?.state).toBe("running");
+      expect(state(snap, "app")).toMatchObject({ pid: app.pid, state: "running", external: true });
+    } finally {
+      app.kill("SIGKILL");
+    }
+  });
+
+  it("forgets it all after a clean stop: the next daemon waits for the flag", async () => {
+    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+    await d.flag();
+    await d.rec.event("gated", "running");
+    d.proc.kill("SIGTERM");
+    expect((await d.proc).exitCode).toBe(0);
+    const rec = new Recorder(d.status);
+    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir } });
+    const snap = await rec.snapshot((s) => state(s, "gated") !== undefined, "a snapshot");
+    rec.close();
+    expect(snap.daemon).toMatchObject({ flag: false, recovered_from: null });
+    expect(state(snap, "gated")?.state).toBe("waiting");
+  });
 });
