@@ -1,7 +1,8 @@
 /** Options several commands share, and how a client finds the daemon. */
 import { existsSync } from "node:fs";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { EXIT, UserError } from "../errors.js";
+import { EXIT, InvalidManifest, UserError } from "../errors.js";
+import type { Manifest } from "../manifest/spec.js";
 import { currentHost, type Host } from "../platform/platform.js";
 import { resolveEndpoints } from "../platform/endpoints.js";
 import { Client } from "../client/client.js";
@@ -24,6 +25,18 @@ export function parsePositiveInt(value: string): number {
 }
 
 const defaultConfig = (env: NodeJS.ProcessEnv): string => env.FLOWINIT_CONFIG || "./services.yaml";
+
+/**
+ * The manifest at `file`, or its diagnostics thrown for the CLI to render.
+ * The parser is loaded here, on demand, so that client commands do not pay
+ * for it.
+ */
+export async function loadManifestOrThrow(file: string): Promise<Manifest> {
+  const { loadManifest } = await import("../manifest/index.js");
+  const loaded = await loadManifest(file);
+  if (!loaded.ok) throw new InvalidManifest(loaded.error);
+  return loaded.value;
+}
 
 export const configOption = () =>
   new Option("-c, --config <file>", "the manifest").default(defaultConfig(process.env), "$FLOWINIT_CONFIG, else ./services.yaml");

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { createKeyPair, readKeyPair } from "../../bus/auth.js";
-import { EXIT, InvalidManifest, UserError } from "../../errors.js";
-import { configOption } from "../options.js";
+import { EXIT, UserError } from "../../errors.js";
+import { configOption, loadManifestOrThrow } from "../options.js";
 
 /**
  * Prints only the public key on stdout, so that
@@ -24,13 +24,10 @@ export function keysCommand(program: Command): void {
 }
 
 async function secretKeyFile(config: string): Promise<string> {
-  // Loaded here so that client commands do not pay for the manifest's parser.
-  const { loadManifest } = await import("../../manifest/index.js");
-  const loaded = await loadManifest(config);
-  if (!loaded.ok) throw new InvalidManifest(loaded.error);
-  const { curve } = loaded.value.settings;
+  const manifest = await loadManifestOrThrow(config);
+  const { curve } = manifest.settings;
   if (curve === null) {
-    throw new UserError(`${loaded.value.file}: settings.curve is not set (it names secret_key_file and authorized_keys_file)`, EXIT.usage);
+    throw new UserError(`${manifest.file}: settings.curve is not set (it names secret_key_file and authorized_keys_file)`, EXIT.usage);
   }
   return curve.secretKeyFile;
 }

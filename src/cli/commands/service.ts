@@ -2,10 +2,10 @@ import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "nod
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { EXIT, InvalidManifest, UserError } from "../../errors.js";
+import { EXIT, UserError } from "../../errors.js";
 import { SERVICE_NAME, TERMUX_DEFAULTS, serviceDir, serviceFiles, type ServiceFile } from "../../platform/service-files.js";
 import { BIN_PATH } from "../../package.js";
-import { configOption } from "../options.js";
+import { configOption, loadManifestOrThrow } from "../options.js";
 
 interface InstallFlags {
   config: string;
@@ -24,10 +24,7 @@ export function serviceCommand(program: Command): void {
     .option("--print", "print the files instead of writing them")
     .option("--force", "replace files that exist")
     .action(async (flags: InstallFlags) => {
-      // Loaded here so that client commands do not pay for the manifest's parser.
-      const { loadManifest } = await import("../../manifest/index.js");
-      const loaded = await loadManifest(flags.config);
-      if (!loaded.ok) throw new InvalidManifest(loaded.error);
+      const manifest = await loadManifestOrThrow(flags.config);
 
       const prefix = process.env.PREFIX;
       if (!prefix && !flags.print) {
@@ -35,7 +32,7 @@ export function serviceCommand(program: Command): void {
       }
       const env = {
         ...(prefix ? { prefix, home: homedir() } : TERMUX_DEFAULTS),
-        manifest: loaded.value.file,
+        manifest: manifest.file,
         node: process.execPath,
         bin: BIN_PATH,
       };

@@ -1,7 +1,6 @@
 import { normalize } from "node:path";
 import type { Command } from "commander";
-import { InvalidManifest } from "../../errors.js";
-import { configOption } from "../options.js";
+import { configOption, loadManifestOrThrow } from "../options.js";
 
 export function validateCommand(program: Command): void {
   program
@@ -9,11 +8,7 @@ export function validateCommand(program: Command): void {
     .description("check a manifest without running it")
     .addOption(configOption())
     .action(async (flags: { config: string }) => {
-      // Loaded here so that client commands do not pay for the manifest's parser.
-      const { loadManifest } = await import("../../manifest/index.js");
-      const loaded = await loadManifest(flags.config);
-      if (!loaded.ok) throw new InvalidManifest(loaded.error);
-      const n = loaded.value.services.length;
+      const n = (await loadManifestOrThrow(flags.config)).services.length;
       process.stdout.write(`${normalize(flags.config)}: ok, ${n} service${n === 1 ? "" : "s"}\n`);
     });
 }
