@@ -303,7 +303,7 @@ export class Daemon {
   private trackApp(pid: number, name: string): void {
     const old = this.app;
     if (old?.pid === pid && old.name === name && old.state === "running") return; // the same flag again
-    const app = new ExternalApp(name, pid, Date.now());
+    const app = new ExternalApp(name, pid, this.supervisor.clock.wall());
     this.app = app;
     // The app it replaces leaves the snapshot: say so, once, if it was still listed as running.
     if (old?.state === "running" && old.pid !== pid) {
@@ -446,15 +446,15 @@ export class Daemon {
    * snapshot, the device topic, and whether the app still lives.
    */
   private onTick(): void {
-    const now = Date.now();
-    const ended = this.app?.check(now);
+    const clock = this.supervisor.clock;
+    const ended = this.app?.check(clock.wall());
     if (ended) this.publishEvent(this.app!.name, ended, this.app!.pid, null);
     const groups: number[] = [];
     for (const svc of this.supervisor.services.values()) {
       const pid = this.pidOf(svc);
       if (pid !== null) groups.push(pid);
     }
-    this.vitals = this.procs.sample(groups, now);
+    this.vitals = this.procs.sample(groups, clock.mono());
     this.status.publish("status", this.snapshotBody());
     this.status.publish("device", this.device.sample(this.logDir));
   }
@@ -481,7 +481,7 @@ export class Daemon {
       nowait: svc.spec.nowait,
       cpu_percent: vitals?.cpuPercent ?? null,
       rss_bytes: vitals?.rssBytes ?? null,
-      uptime_ms: s.state.name === "running" ? Date.now() - s.state.startedAt : null,
+      uptime_ms: s.state.name === "running" ? this.supervisor.clock.mono() - s.state.startedAt : null,
       reason: s.state.name === "fatal" ? s.state.reason : null,
     };
   }

@@ -12,6 +12,7 @@ import { lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { systemClock } from "../clock.js";
 import { UserError } from "../errors.js";
 import { startTime } from "../platform/process.js";
 import { groupAlive, signalGroup, untilGroupGone } from "./stop.js";
@@ -126,9 +127,9 @@ export async function stopLeftovers(
       const { signal, timeoutMs } = stopOf(g.service);
       log.warn({ service: g.service, pid: g.pid }, "stopping a process group left by a previous daemon");
       signalGroup(g.pid, signal);
-      if (await untilGroupGone(g.pid, Date.now() + timeoutMs)) return;
+      if (await untilGroupGone(g.pid, systemClock.mono() + timeoutMs)) return;
       signalGroup(g.pid, "SIGKILL");
-      await untilGroupGone(g.pid, Date.now() + 1000);
+      await untilGroupGone(g.pid, systemClock.mono() + 1000);
     }),
   );
 }

@@ -11,23 +11,24 @@ import type { Change } from "./machine.js";
 export class ExternalApp {
   private readonly startedAt: number | null;
   state: "running" | "exited";
+  /** Wall time (clock.ts): only people read it; it keeps no duration. */
   since: number;
 
   constructor(
     readonly name: string,
     readonly pid: number,
-    now: number,
+    wall: number,
   ) {
     this.startedAt = startTime(pid);
     this.state = sameProcess(pid, this.startedAt) ? "running" : "exited";
-    this.since = now;
+    this.since = wall;
   }
 
-  /** The change to report if the process has ended since the last check. */
-  check(now: number): Change | null {
+  /** The change to report if the process has ended since the last check; `wall` is its `since`. */
+  check(wall: number): Change | null {
     if (this.state !== "running" || sameProcess(this.pid, this.startedAt)) return null;
     this.state = "exited";
-    this.since = now;
+    this.since = wall;
     return { from: "running", to: "exited", reason: `process ${this.pid} ended` };
   }
 

@@ -1,6 +1,9 @@
 /**
  * One service's state machine: a pure function from (status, event, now) to
- * the next status and the effects the supervisor must carry out.
+ * the next status and the effects the supervisor must carry out. `now` is
+ * read off both clocks (clock.ts): `since` is wall time, for people;
+ * `startedAt`, `until` and so uptime are monotonic, so a wall clock set from
+ * the network at boot cannot make a crash loop look stable.
  *
  *             start                spawned
  *   waiting ---------> starting ------------> running
@@ -19,6 +22,7 @@
  * Every change of state name yields exactly one `Change`; an event that does
  * not apply in a state is a no-op (no change, no effects).
  */
+import type { Instant } from "../clock.js";
 import { afterExit, describeExit, type Exit, type RestartSpec } from "./policy.js";
 import type { AfterStop, State, StateName } from "./states.js";
 
@@ -31,7 +35,7 @@ export interface ServiceStatus {
   streak: number;
   /** How the last process ended. */
   exit: Exit | null;
-  /** When the state last changed, ms since the epoch. */
+  /** When the state last changed, ms since the epoch (wall clock: people read it). */
   since: number;
 }
 
@@ -64,15 +68,15 @@ export interface Step {
   change: Change | null;
 }
 
-export function initialStatus(now: number): ServiceStatus {
-  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, since: now };
+export function initialStatus(wall: number): ServiceStatus {
+  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, since: wall };
 }
 
 const nothing = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
 
-export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: number): Step {
+export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant): Step {
   const to = (state: State, reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}): Step => ({
-    status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now },
+    status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now.wall },
     effects,
     change: state.name === s.state.name ? null : { from: s.state.name, to: state.name, reason },
   });
@@ -96,7 +100,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
     case "starting":
       switch (ev.type) {
         case "spawned":
-          return to({ name: "running", pid: ev.pid, startedAt: now }, "spawned");
+          return to({ name: "running", pid: ev.pid, startedAt: now.mono }, "spawned");
         case "spawn_failed":
           return fatal(`cannot spawn: ${ev.message}`);
         case "exited":
@@ -112,7 +116,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
     case "running":
       switch (ev.type) {
         case "exited":
-          return afterCrash(spec, s, ev.exit, now - st.startedAt, now);
+          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now);
         case "stop":
           return to({ name: "stopping", pid: st.pid, then: ev.then }, ev.reason, [{ type: "kill" }]);
         case "restart":
@@ -171,10 +175,10 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
   }
 }
 
-function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: number): Step {
+function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant): Step {
   const how = describeExit(exit);
   const decision = afterExit(spec, exit, uptimeMs, s.streak);
-  const base = { ...s, exit, since: now };
+  const base = { ...s, exit, since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {
     case "exit":
@@ -196,7 +200,7 @@ function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: n
         };
       }
       return {
-        status: { ...base, streak: decision.streak, state: { name: "backoff", until: now + decision.delayMs } },
+        status: { ...base, streak: decision.streak, state: { name: "backoff", until: now.mono + decision.delayMs } },
         effects: [{ type: "schedule_restart", delayMs: decision.delayMs }],
         change: change("backoff", `${how}; restarting in ${decision.delayMs}ms`),
       };

@@ -10,7 +10,10 @@ const spec: RestartSpec = {
   maxRestarts: 5,
   stableAfterMs: 10_000,
 };
+/** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
+const WALL = 1_764_000_000_000;
+const NOW = { wall: WALL, mono: T };
 const at = (state: State, patch: Partial<ServiceStatus> = {}): ServiceStatus => ({
   ...initialStatus(0),
   state,
@@ -72,7 +75,7 @@ rows.find((r) => r.to === "fatal" && r.event.type === "exited")!.from = { ...run
 
 describe("transition", () => {
   it.each(rows)("$name", (row) => {
-    const step = transition({ ...spec, ...row.spec }, row.from, row.event, T);
+    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW);
     expect(step.status.state.name).toBe(row.to);
     expect(step.effects.map((e) => e.type)).toEqual(row.effects);
     if (row.to === row.from.state.name) {
@@ -80,7 +83,7 @@ describe("transition", () => {
       expect(step.status.since).toBe(row.from.since);
     } else {
       expect(step.change).toMatchObject({ from: row.from.state.name, to: row.to });
-      expect(step.status.since).toBe(T);
+      expect(step.status.since).toBe(WALL);
     }
     if (row.reason) expect(step.change?.reason).toMatch(row.reason);
     row.check?.(step.status);
@@ -90,16 +93,58 @@ describe("transition", () => {
     let s = running();
     const delays: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, T);
+      const step = transition(spec, s, { type: "exited", exit: crash }, NOW);
       s = step.status;
       if (s.state.name === "fatal") break;
       const eff = step.effects[0];
       delays.push(eff?.type === "schedule_restart" ? eff.delayMs : -1);
-      s = transition(spec, s, { type: "backoff_elapsed" }, T).status;
-      s = transition(spec, s, { type: "spawned", pid: 1 }, T).status;
+      s = transition(spec, s, { type: "backoff_elapsed" }, NOW).status;
+      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW).status;
     }
     expect(delays).toEqual([100, 200, 400, 800, 1600]);
     expect(s.state.name).toBe("fatal");
     expect(s.restarts).toBe(5);
+  });
+});
+
+describe("durations are monotonic, whatever the wall clock does", () => {
+  const HOUR = 3_600_000;
+  /** A service that crashes 300 ms after each start, as read by mono, while the wall clock moves `wallStep` per event. */
+  function crashLoop(wallStep: number): { trace: string[]; last: ServiceStatus; wall: number } {
+    let now = { wall: WALL, mono: T };
+    const later = (monoMs: number) => (now = { wall: now.wall + wallStep, mono: now.mono + monoMs });
+    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now).status;
+    const trace: string[] = [];
+    for (let i = 0; i < 10 && s.state.name !== "fatal"; i++) {
+      const step = transition(spec, s, { type: "exited", exit: crash }, later(300));
+      s = step.status;
+      trace.push(step.change?.to ?? s.state.name);
+      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100)).status;
+      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1)).status;
+    }
+    return { trace, last: s, wall: now.wall };
+  }
+  const goesFatal = ["backoff", "backoff", "backoff", "backoff", "backoff", "fatal"];
+
+  it("a crash loop goes fatal though the wall clock leaps an hour forward between crashes", () => {
+    const { trace, last, wall } = crashLoop(HOUR);
+    expect(trace).toEqual(goesFatal);
+    expect(last.restarts).toBe(5);
+    // `since` still follows the wall clock: people read it.
+    expect(last.since).toBe(wall);
+  });
+
+  it("a wall clock going back changes nothing either: a crash loop goes fatal, a stable run restarts at once", () => {
+    expect(crashLoop(-HOUR).trace).toEqual(goesFatal);
+    expect(crashLoop(0).trace).toEqual(goesFatal);
+    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW).status;
+    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs });
+    expect(step.status.state.name).toBe("starting");
+    expect(step.status.streak).toBe(0);
+  });
+
+  it("a backoff ends at a reading of the monotonic clock", () => {
+    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW).status;
+    expect(backoff.state).toEqual({ name: "backoff", until: T + 100 });
   });
 });
