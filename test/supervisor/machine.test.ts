@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { initialStatus, transition, type MachineEvent, type ServiceStatus } from "../../src/supervisor/machine.js";
+import { isDeepStrictEqual } from "node:util";
+import { initialStatus, transition, type MachineEvent, type ServiceStatus, type Step } from "../../src/supervisor/machine.js";
 import type { RestartSpec } from "../../src/supervisor/policy.js";
-import type { State } from "../../src/supervisor/states.js";
+import { STATE_NAMES, type State } from "../../src/supervisor/states.js";
 
 const spec: RestartSpec = {
   restart: "on-failure",
@@ -148,3 +149,84 @@ describe("durations are monotonic, whatever the wall clock does", () => {
     expect(backoff.state).toEqual({ name: "backoff", until: T + 100 });
   });
 });
+
+describe("every (state, event) cell", () => {
+  // Each event type once; `stop` twice, since where it leads decides the cell. A new event type
+  // fails to compile here until it has a column.
+  const columns: { [K in MachineEvent["type"]]: Record<string, Extract<MachineEvent, { type: K }>> } = {
+    start: { start: { type: "start", reason: "start request" } },
+    restart: { restart: { type: "restart", reason: "restart request" } },
+    stop: {
+      stop: { type: "stop", reason: "stop request", then: "stopped" },
+      "stop(waiting)": { type: "stop", reason: "stop flag", then: "waiting" },
+    },
+    spawned: { spawned: { type: "spawned", pid: 7 } },
+    spawn_failed: { spawn_failed: { type: "spawn_failed", message: "x: no such file" } },
+    exited: { exited: { type: "exited", exit: crash } },
+    backoff_elapsed: { backoff_elapsed: { type: "backoff_elapsed" } },
+  };
+  const events: [string, MachineEvent][] = Object.values(columns).flatMap((c) => Object.entries(c));
+
+  // One status per state; stopping once per `then`, which decides its cells.
+  const rows = {
+    waiting: at({ name: "waiting" }),
+    starting: at({ name: "starting" }),
+    running: running(),
+    backoff: at({ name: "backoff", until: T }, { streak: 1 }),
+    stopping: at({ name: "stopping", pid: null, then: "stopped" }),
+    "stopping(start)": at({ name: "stopping", pid: null, then: "start" }),
+    "stopping(waiting)": at({ name: "stopping", pid: null, then: "waiting" }),
+    stopped: at({ name: "stopped" }),
+    exited: at({ name: "exited" }),
+    fatal: at({ name: "fatal", reason: "x" }),
+  } satisfies Record<string, ServiceStatus>;
+
+  // Each cell: the state after the event, then the effects, then the state's fields that changed
+  // while the state stayed; `nop`: nothing changes at all.
+  const table: Record<keyof typeof rows, string[]> = {
+    //                    start                            restart                          stop                      stop(waiting)             spawned           spawn_failed  exited                      backoff_elapsed
+    waiting:             ["starting spawn",                "starting spawn",                "stopped",                "nop",                    "nop",            "nop",        "nop",                      "nop"],
+    starting:            ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "running",        "fatal",      "backoff schedule_restart", "nop"],
+    running:             ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "nop",            "nop",        "backoff schedule_restart", "nop"],
+    backoff:             ["starting cancel_restart spawn", "starting cancel_restart spawn", "stopped cancel_restart", "waiting cancel_restart", "nop",            "nop",        "nop",                      "starting spawn"],
+    stopping:            ["stopping then:start",           "stopping then:start",           "nop",                    "stopping then:waiting",  "stopping pid:7", "stopped",    "stopped",                  "nop"],
+    "stopping(start)":   ["nop",                           "nop",                           "stopping then:stopped",  "stopping then:waiting",  "stopping pid:7", "fatal",      "starting spawn",           "nop"],
+    "stopping(waiting)": ["stopping then:start",           "stopping then:start",           "stopping then:stopped",  "nop",                    "stopping pid:7", "waiting",    "waiting",                  "nop"],
+    stopped:             ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    exited:              ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    fatal:               ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+  };
+
+  /** A step written as a cell of the table. */
+  function cell(from: ServiceStatus, step: Step): string {
+    if (step.change === null && step.effects.length === 0 && isDeepStrictEqual(step.status, from)) return "nop";
+    const state = step.status.state as unknown as Record<string, unknown>;
+    const before = from.state as unknown as Record<string, unknown>;
+    const fields =
+      state.name === before.name ? Object.keys(state).filter((k) => state[k] !== before[k]).map((k) => `${k}:${String(state[k])}`) : [];
+    return [state.name, ...step.effects.map((e) => e.type), ...fields].join(" ");
+  }
+
+  it("has a row for every state and a cell for every event", () => {
+    expect(new Set(Object.values(rows).map((r) => r.state.name))).toEqual(new Set(STATE_NAMES));
+    for (const cells of Object.values(table)) expect(cells).toHaveLength(events.length);
+  });
+
+  const cells = (Object.keys(rows) as (keyof typeof rows)[]).flatMap((row) =>
+    events.map(([column, event], i) => ({ row, column, from: rows[row], event, expected: table[row][i]! })),
+  );
+
+  it.each(cells)("$row x $column -> $expected", ({ from, event, expected }) => {
+    const step = transition(spec, from, event, NOW);
+    expect(cell(from, step)).toBe(expected);
+    // A change of state comes with exactly one Change, and nothing changes state without one.
+    if (step.status.state.name !== from.state.name) {
+      expect(step.change).toEqual({ from: from.state.name, to: step.status.state.name, reason: expect.stringMatching(/\S/) });
+      expect(step.status.since).toBe(WALL);
+    } else {
+      expect(step.change).toBeNull();
+      expect(step.status.since).toBe(from.since);
+    }
+  });
+});
+
