@@ -9,6 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
+import { systemClock, type Clock } from "./clock.js";
 import { EXIT, formatDiagnostic, InvalidManifest, UserError } from "./errors.js";
 import { createLogger } from "./log.js";
 import { VERSION } from "./package.js";
@@ -54,6 +55,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Facts about the host; default the real one. */
   host?: Host;
+  /** Wall time for what people read, monotonic time for durations; default the system clock. */
+  clock?: Clock;
 }
 
 /** Runs the daemon until shutdown; resolves with the exit code. */
@@ -106,7 +109,7 @@ class Daemon {
   private queue: Pending[] = [];
   /** Set by a shutdown: the busy operation starts nothing more. */
   private aborted = false;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private tick: NodeJS.Timeout | null = null;
   private exitWith!: (code: number) => void;
   /** Resolves with the exit code once the daemon has shut down. */
@@ -136,13 +139,15 @@ class Daemon {
     private readonly host: Host,
     private readonly log: Logger,
     private readonly curve: Curve | null,
+    private readonly clock: Clock,
   ) {
+    this.startedAt = clock.wall();
     ({ manifest: this.manifest, endpoints: this.endpoints, platform: this.platform, logDir: this.logDir } = r);
     this.state = new StateFile(runtimeDir(host), this.endpoints.control[0]!);
     // Services that run `flowinit` or the client API reach their own daemon, whatever endpoints it was given.
     // Copied once: reading process.env is a native call per variable, and every spawn would pay it.
     const env = { ...host.env, FLOWINIT_CONTROL: this.endpoints.control.join(","), FLOWINIT_STATUS: this.endpoints.status.join(",") };
-    this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log });
+    this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log, clock });
     this.status = new StatusPublisher(() => this.snapshot(), log, curve && curveServerOptions(curve.keys, "status"));
     this.control = new ControlServer((req, style) => handleRequest(req, style, this), log, curve && curveServerOptions(curve.keys, "control"));
   }
@@ -155,7 +160,7 @@ class Daemon {
     const log = opts.logger ?? (await createLogger({ verbose: opts.verbose }));
     const curve = await setUpCurve(r.manifest, r.endpoints, log);
     mkdirSync(r.logDir, { recursive: true });
-    const d = new Daemon(r, host, log, curve);
+    const d = new Daemon(r, host, log, curve, opts.clock ?? systemClock);
     try {
       await d.bind(r.allowUids);
     } catch (e) {
@@ -424,7 +429,7 @@ class Daemon {
   private trackApp(pid: number, name: string): void {
     const old = this.app;
     if (old?.pid === pid && old.name === name && old.state === "running") return; // the same flag again
-    const app = new ExternalApp(name, pid, Date.now());
+    const app = new ExternalApp(name, pid, this.clock.wall());
     this.app = app;
     // The app it replaces leaves the snapshot: say so, once, if it was still listed as running.
     if (old?.state === "running" && old.pid !== pid) {
@@ -454,9 +459,8 @@ class Daemon {
    * snapshot, the device topic, and whether the app still lives.
    */
   private onTick(): void {
-    const now = Date.now();
     const app = this.app;
-    const ended = app?.check(now);
+    const ended = app?.check(this.clock.wall());
     if (app && ended) {
       this.status.publish("event", eventBody(app.name, ended, app.pid, null));
       this.saveFacts();
@@ -466,7 +470,7 @@ class Daemon {
       const pid = this.supervisor.pidOf(svc);
       if (pid !== null) groups.push(pid);
     }
-    this.vitals = this.procs.sample(groups, now);
+    this.vitals = this.procs.sample(groups, this.clock.mono());
     this.status.publish("status", this.snapshot());
     this.status.publish("device", this.device.sample(this.logDir));
   }
@@ -481,7 +485,7 @@ class Daemon {
     const svc = this.supervisor.get(name);
     if (svc === undefined) return undefined;
     const pid = this.supervisor.pidOf(svc);
-    return serviceEntry(svc, pid, pid === null ? undefined : this.vitals.get(pid), Date.now());
+    return serviceEntry(svc, pid, pid === null ? undefined : this.vitals.get(pid), this.clock.mono());
   }
 
   /** The body of a `status` message, for the topic and the `status` request alike. */
@@ -489,7 +493,7 @@ class Daemon {
     const { phase, flag } = this.life;
     const daemon: DaemonInfo = { pid: process.pid, version: VERSION, phase, flag, started_at: this.startedAt, recovered_from: this.recoveredFrom };
     const services = [...this.supervisor.views()].map((view) => ({ view, pid: this.supervisor.pidOf(view) }));
-    return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, Date.now());
+    return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, this.clock.mono());
   }
 
   /** The published `seq` so far, for a `status` reply. */

@@ -9,8 +9,8 @@ import type { ServiceView } from "../supervisor/supervisor.js";
 import type { GroupVitals } from "../stats/proc.js";
 import type { DaemonInfo, ServiceEntry } from "./protocol.js";
 
-/** One service as a snapshot lists it; `now` on the clock its `startedAt` was read from. */
-export function serviceEntry(svc: ServiceView, pid: number | null, vitals: GroupVitals | undefined, now: number): ServiceEntry {
+/** One service as a snapshot lists it; `mono`: the monotonic clock's reading now (clock.ts), which uptimes are measured on. */
+export function serviceEntry(svc: ServiceView, pid: number | null, vitals: GroupVitals | undefined, mono: number): ServiceEntry {
   const s = svc.status;
   return {
     name: svc.spec.name,
@@ -23,7 +23,7 @@ export function serviceEntry(svc: ServiceView, pid: number | null, vitals: Group
     nowait: svc.spec.nowait,
     cpu_percent: vitals?.cpuPercent ?? null,
     rss_bytes: vitals?.rssBytes ?? null,
-    uptime_ms: s.state.name === "running" ? now - s.state.startedAt : null,
+    uptime_ms: s.state.name === "running" ? mono - s.state.startedAt : null,
     reason: s.state.name === "fatal" ? s.state.reason : null,
   };
 }
@@ -43,10 +43,10 @@ export function snapshotBody(
   services: Iterable<ServiceFacts>,
   vitals: ReadonlyMap<number, GroupVitals>,
   app: ServiceEntry | null,
-  now: number,
+  mono: number,
 ): { daemon: DaemonInfo; services: ServiceEntry[] } {
   const entries: ServiceEntry[] = [];
-  for (const { view, pid } of services) entries.push(serviceEntry(view, pid, pid === null ? undefined : vitals.get(pid), now));
+  for (const { view, pid } of services) entries.push(serviceEntry(view, pid, pid === null ? undefined : vitals.get(pid), mono));
   if (app !== null) entries.push(app);
   return { daemon, services: entries };
 }

@@ -3,6 +3,7 @@
  * the group after the timeout, done when no member is left.
  */
 import { readdirSync } from "node:fs";
+import { systemClock } from "../clock.js";
 import { readStat } from "../platform/process.js";
 import type { Exit } from "../supervisor/policy.js";
 import type { ServiceChild } from "./spawn.js";
@@ -68,14 +69,17 @@ export interface StopResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Looks, backing off, until group `pgid` is empty or `deadline` passes. Only
- * for members that give no event: a daemonized grandchild that closed its
- * output, or a group a previous daemon left. Resolves true if it is gone.
+ * Looks, backing off, until group `pgid` is empty or `deadline` (a reading
+ * of the monotonic clock) passes. Only for members that give no event: a
+ * daemonized grandchild that closed its output, or a group a previous daemon
+ * left. Resolves true if it is gone.
  */
 export async function untilGroupGone(pgid: number, deadline: number): Promise<boolean> {
+  // The system clock, never an injected one: these deadlines pace real timers.
   for (let wait = 5; groupAlive(pgid); wait = Math.min(wait * 2, 100)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
+    const left = deadline - systemClock.mono();
+    if (left <= 0) return false;
+    await sleep(Math.min(wait, left));
   }
   return true;
 }
@@ -87,9 +91,9 @@ export async function untilGroupGone(pgid: number, deadline: number): Promise<bo
  */
 export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   signalGroup(pgid, signal);
-  if (await untilGroupGone(pgid, Date.now() + timeoutMs)) return;
+  if (await untilGroupGone(pgid, systemClock.mono() + timeoutMs)) return;
   signalGroup(pgid, "SIGKILL");
-  await untilGroupGone(pgid, Date.now() + 1000);
+  await untilGroupGone(pgid, systemClock.mono() + 1000);
 }
 
 /**
@@ -102,7 +106,7 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   const pgid = child.pid;
   if (pgid === undefined) return { exit: await child.exited, escalated: false };
   signalGroup(pgid, signal);
-  const deadline = Date.now() + timeoutMs;
+  const deadline = systemClock.mono() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
   const first = await Promise.race([child.closed.then(() => "closed" as const), timeout]);

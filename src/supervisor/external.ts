@@ -12,23 +12,24 @@ export class ExternalApp {
   /** The process's start time (clock ticks since boot), which tells it from a later one of the same pid. */
   readonly startTime: number | null;
   state: "running" | "exited";
+  /** Wall time (clock.ts): only people read it; it keeps no duration. */
   since: number;
 
   constructor(
     readonly name: string,
     readonly pid: number,
-    now: number,
+    wall: number,
   ) {
     this.startTime = startTime(pid);
     this.state = sameProcess(pid, this.startTime) ? "running" : "exited";
-    this.since = now;
+    this.since = wall;
   }
 
-  /** The change to report if the process has ended since the last check. */
-  check(now: number): Change | null {
+  /** The change to report if the process has ended since the last check; `wall` is its `since`. */
+  check(wall: number): Change | null {
     if (this.state !== "running" || sameProcess(this.pid, this.startTime)) return null;
     this.state = "exited";
-    this.since = now;
+    this.since = wall;
     return { from: "running", to: "exited", reason: `process ${this.pid} ended` };
   }
 

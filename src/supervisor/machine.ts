@@ -1,24 +1,38 @@
 /**
  * One service's state machine: a pure function from (status, event, now) to
- * the next status and the effects the supervisor must carry out.
+ * the next status and the effects the supervisor must carry out. `now` is
+ * read off both clocks (clock.ts): `since` is wall time, for people;
+ * `startedAt`, `until` and so uptime are monotonic, so a wall clock set from
+ * the network at boot cannot make a crash loop look stable.
  *
- *             start                spawned
- *   waiting ---------> starting ------------> running
- *      ^                 |  ^                   |  |
- *      |    spawn_failed |  | backoff_elapsed   |  | exited (policy)
- *      |                 v  |                   |  +--> exited | fatal
- *      |               fatal backoff <----------+  |
- *      |                         (quick crash)     | exited, stable or delay 0
- *      |                                           +--> starting
- *      |   stop(then)          exited
- *      +-- stopping <------ starting|running  ; stopping --exited--> then
- *                                             ;   (stopped | waiting | starting)
- *   stopped | exited | fatal --start/restart--> starting
- *   backoff --stop--> stopped | waiting ; any down state --stop(waiting)--> waiting
+ *                 start, restart           spawned
+ *   waiting -----------------------> starting ---------> running
+ *      |                             ^  |  |                |
+ *      | stop(stopped)               |  |  | spawn_failed   | exited: the policy decides
+ *      v                             |  |  +--> fatal       +--> starting (stable, or no delay)
+ *   stopped                          |  |                   +--> backoff  (quick crash)
+ *                                    |  |                   +--> exited   (no restart wanted)
+ *               backoff_elapsed,     |  |                   +--> fatal    (past max_restarts)
+ *               start, restart       |  |
+ *   backoff -------------------------+  +-- exited: as from running, with no uptime
  *
- * Every change of state name yields exactly one `Change`; an event that does
- * not apply in a state is a no-op (no change, no effects).
+ *   starting | running --stop, restart--> stopping (kill; `then` remembers where to go)
+ *   stopping --exited--> then: stopped | waiting | starting
+ *   stopping --spawn_failed--> then: stopped | waiting; fatal when then is start
+ *   backoff --stop--> stopped | waiting (timer cancelled)
+ *   stopped | exited | fatal --start, restart--> starting; --stop(waiting)--> waiting
+ *
+ * Every (state, event) cell is written out, in the same order in each state:
+ * the switches have no `default`, so a new state or event does not compile
+ * until each cell is decided. A
+ * cell that does nothing returns `nop` and says why: `already` (the request
+ * holds), `stale` (a stop's own report, after a failed spawn cut the stop
+ * short), `impossible` (never sent there: a process reports its spawn once
+ * and a failed spawn before anything else, and leaving backoff cancels its
+ * timer). Every change of state yields exactly one `Change`; so does a crash
+ * restarted at once from `starting`, though the name stays.
  */
+import type { Instant } from "../clock.js";
 import { afterExit, describeExit, type Exit, type RestartSpec } from "./policy.js";
 import type { AfterStop, State, StateName } from "./states.js";
 
@@ -31,7 +45,7 @@ export interface ServiceStatus {
   streak: number;
   /** How the last process ended. */
   exit: Exit | null;
-  /** When the state last changed, ms since the epoch. */
+  /** When the state last changed, ms since the epoch (wall clock: people read it). */
   since: number;
 }
 
@@ -64,21 +78,24 @@ export interface Step {
   change: Change | null;
 }
 
-export function initialStatus(now: number): ServiceStatus {
-  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, since: now };
+export function initialStatus(wall: number): ServiceStatus {
+  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, since: wall };
 }
 
-const nothing = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
+/** A cell that does nothing: no change, no effects. */
+const nop = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
 
-export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: number): Step {
+export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant): Step {
   const to = (state: State, reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}): Step => ({
-    status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now },
+    status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now.wall },
     effects,
     change: state.name === s.state.name ? null : { from: s.state.name, to: state.name, reason },
   });
   const start = (reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}) =>
     to({ name: "starting" }, reason, [...effects, { type: "spawn" }], patch);
   const fatal = (reason: string) => to({ name: "fatal", reason }, reason);
+  /** Same state, new data: no change to report. */
+  const update = (state: State): Step => ({ status: { ...s, state }, effects: [], change: null });
 
   const st = s.state;
   switch (st.name) {
@@ -88,72 +105,86 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "restart":
           return start(ev.reason, [], { streak: 0 });
         case "stop":
-          return ev.then === "stopped" ? to({ name: "stopped" }, ev.reason) : nothing(s);
-        default:
-          return nothing(s);
+          return ev.then === "stopped" ? to({ name: "stopped" }, ev.reason) : nop(s); // already
+        case "spawned":
+        case "spawn_failed":
+          return nop(s); // impossible
+        case "exited":
+          return nop(s); // stale
+        case "backoff_elapsed":
+          return nop(s); // impossible
       }
 
     case "starting":
       switch (ev.type) {
+        case "start":
+          return nop(s); // already
+        case "restart":
+          return to({ name: "stopping", pid: null, then: "start" }, ev.reason, [{ type: "kill" }]);
+        case "stop":
+          return to({ name: "stopping", pid: null, then: ev.then }, ev.reason, [{ type: "kill" }]);
         case "spawned":
-          return to({ name: "running", pid: ev.pid, startedAt: now }, "spawned");
+          return to({ name: "running", pid: ev.pid, startedAt: now.mono }, "spawned");
         case "spawn_failed":
           return fatal(`cannot spawn: ${ev.message}`);
         case "exited":
           return afterCrash(spec, s, ev.exit, 0, now);
-        case "stop":
-          return to({ name: "stopping", pid: null, then: ev.then }, ev.reason, [{ type: "kill" }]);
-        case "restart":
-          return to({ name: "stopping", pid: null, then: "start" }, ev.reason, [{ type: "kill" }]);
-        default:
-          return nothing(s);
+        case "backoff_elapsed":
+          return nop(s); // impossible
       }
 
     case "running":
       switch (ev.type) {
-        case "exited":
-          return afterCrash(spec, s, ev.exit, now - st.startedAt, now);
-        case "stop":
-          return to({ name: "stopping", pid: st.pid, then: ev.then }, ev.reason, [{ type: "kill" }]);
+        case "start":
+          return nop(s); // already
         case "restart":
           return to({ name: "stopping", pid: st.pid, then: "start" }, ev.reason, [{ type: "kill" }]);
-        default:
-          return nothing(s);
+        case "stop":
+          return to({ name: "stopping", pid: st.pid, then: ev.then }, ev.reason, [{ type: "kill" }]);
+        case "spawned":
+        case "spawn_failed":
+          return nop(s); // impossible
+        case "exited":
+          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now);
+        case "backoff_elapsed":
+          return nop(s); // impossible
       }
 
     case "backoff":
       switch (ev.type) {
-        case "backoff_elapsed":
-          return start("backoff elapsed", [], { restarts: s.restarts + 1 });
         case "start":
         case "restart":
           return start(ev.reason, [{ type: "cancel_restart" }], { streak: 0 });
         case "stop":
           return to({ name: ev.then }, ev.reason, [{ type: "cancel_restart" }]);
-        default:
-          return nothing(s);
+        case "spawned":
+        case "spawn_failed":
+        case "exited":
+          return nop(s); // impossible: the process that crashed has said all it will
+        case "backoff_elapsed":
+          return start("backoff elapsed", [], { restarts: s.restarts + 1 });
       }
 
     case "stopping":
       switch (ev.type) {
+        case "start":
+        case "restart":
+          return update({ ...st, then: "start" });
+        case "stop":
+          return update({ ...st, then: ev.then });
+        case "spawned":
+          // The spawn confirmation raced the stop; keep the pid for the snapshot.
+          return update({ ...st, pid: ev.pid });
+        case "spawn_failed":
+          if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`);
+          return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`);
         case "exited": {
           const how = ev.escalated ? "killed after stop_timeout" : describeExit(ev.exit);
           if (st.then === "start") return start(`restarted (${how})`, [], { exit: ev.exit, streak: 0 });
           return to({ name: st.then }, `stopped (${how})`, [], { exit: ev.exit });
         }
-        case "spawned":
-          // The spawn confirmation raced the stop; keep the pid for the snapshot.
-          return { ...nothing(s), status: { ...s, state: { ...st, pid: ev.pid } } };
-        case "spawn_failed":
-          if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`);
-          return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`);
-        case "start":
-        case "restart":
-          return { ...nothing(s), status: { ...s, state: { ...st, then: "start" } } };
-        case "stop":
-          return { ...nothing(s), status: { ...s, state: { ...st, then: ev.then } } };
-        default:
-          return nothing(s);
+        case "backoff_elapsed":
+          return nop(s); // impossible
       }
 
     case "stopped":
@@ -164,17 +195,22 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "restart":
           return start(ev.reason, [], { streak: 0 });
         case "stop":
-          return ev.then === "waiting" ? to({ name: "waiting" }, ev.reason) : nothing(s);
-        default:
-          return nothing(s);
+          return ev.then === "waiting" ? to({ name: "waiting" }, ev.reason) : nop(s); // already down
+        case "spawned":
+        case "spawn_failed":
+          return nop(s); // impossible
+        case "exited":
+          return nop(s); // stale
+        case "backoff_elapsed":
+          return nop(s); // impossible
       }
   }
 }
 
-function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: number): Step {
+function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant): Step {
   const how = describeExit(exit);
   const decision = afterExit(spec, exit, uptimeMs, s.streak);
-  const base = { ...s, exit, since: now };
+  const base = { ...s, exit, since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {
     case "exit":
@@ -196,7 +232,7 @@ function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: n
         };
       }
       return {
-        status: { ...base, streak: decision.streak, state: { name: "backoff", until: now + decision.delayMs } },
+        status: { ...base, streak: decision.streak, state: { name: "backoff", until: now.mono + decision.delayMs } },
         effects: [{ type: "schedule_restart", delayMs: decision.delayMs }],
         change: change("backoff", `${how}; restarting in ${decision.delayMs}ms`),
       };

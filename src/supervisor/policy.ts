@@ -44,7 +44,9 @@ export type Decision =
  * What to do after a process ended on its own. A run that lasted
  * `stableAfterMs` clears the crash streak and restarts at once; otherwise the
  * streak grows, each restart waits twice as long, and more than `maxRestarts`
- * quick crashes in a row give up.
+ * quick crashes in a row give up. `uptimeMs` must come from the monotonic
+ * clock (clock.ts): on the wall clock, a boot-time clock set would make
+ * every quick crash look stable.
  */
 export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number): Decision {
   if (!wantsRestart(spec.restart, exit)) return { action: "exit" };

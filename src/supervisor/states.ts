@@ -25,8 +25,9 @@ export type State =
   | { name: "waiting" }
   /** Spawn requested; the process has not confirmed it exists yet. */
   | { name: "starting" }
+  /** `startedAt`: the monotonic clock's reading at the spawn (clock.ts), for uptime. */
   | { name: "running"; pid: number; startedAt: number }
-  /** Crashed; a restart is scheduled at `until`. */
+  /** Crashed; a restart is scheduled at `until`, a reading of the monotonic clock. */
   | { name: "backoff"; until: number }
   /** Stop signal sent to the group; `then` says where to go once it is gone. */
   | { name: "stopping"; pid: number | null; then: AfterStop }

@@ -9,6 +9,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
+import { systemClock, type Clock } from "../clock.js";
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
@@ -25,8 +26,8 @@ export interface SupervisorOptions {
   /** Opens the log of a service; called once per service, when added (or at its first start, if disabled or nomonitor). */
   output(spec: ServiceSpec): ServiceLog;
   log: Logger;
-  /** The clock; injectable so tests of timing can pin it. Default Date.now. */
-  now?: () => number;
+  /** Wall time for `since`, monotonic time for uptime and backoff; injectable so tests can make the wall clock leap. Default the system clock. */
+  clock?: Clock;
 }
 
 export interface Service {
@@ -69,7 +70,8 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   /** Services stopped by request, which a flag does not start again. */
   private readonly held = new Set<string>();
   private waiters: Waiter[] = [];
-  private readonly now: () => number;
+  /** The clock every reading of the services' times comes from; the daemon's uptimes too. */
+  readonly clock: Clock;
 
   /** Takes the manifest's services for this platform; none runs until `begin` or a flag. */
   constructor(
@@ -77,7 +79,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     private readonly opts: SupervisorOptions,
   ) {
     super();
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     for (const spec of specs) {
       if (spec.nomonitor) this.fireAndForget.set(spec.name, { spec, output: null, due: false });
       else this.add(spec);
@@ -188,7 +190,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   private add(spec: ServiceSpec): Service {
     const svc: Service = {
       spec,
-      status: initialStatus(this.now()),
+      status: initialStatus(this.clock.wall()),
       wanted: false,
       child: null,
       timer: null,
@@ -366,7 +368,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   }
 
   private dispatch(svc: Service, ev: MachineEvent): void {
-    const step = transition(svc.spec, svc.status, ev, this.now());
+    const step = transition(svc.spec, svc.status, ev, { wall: this.clock.wall(), mono: this.clock.mono() });
     svc.status = step.status;
     // Listeners hear of a change before its effects run, so an event about an
     // exit still sees the process that exited, not its replacement.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { initialStatus, transition, type MachineEvent, type ServiceStatus } from "../../src/supervisor/machine.js";
+import { isDeepStrictEqual } from "node:util";
+import { initialStatus, transition, type MachineEvent, type ServiceStatus, type Step } from "../../src/supervisor/machine.js";
 import type { RestartSpec } from "../../src/supervisor/policy.js";
-import type { State } from "../../src/supervisor/states.js";
+import { STATE_NAMES, type State } from "../../src/supervisor/states.js";
 
 const spec: RestartSpec = {
   restart: "on-failure",
@@ -10,7 +11,10 @@ const spec: RestartSpec = {
   maxRestarts: 5,
   stableAfterMs: 10_000,
 };
+/** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
+const WALL = 1_764_000_000_000;
+const NOW = { wall: WALL, mono: T };
 const at = (state: State, patch: Partial<ServiceStatus> = {}): ServiceStatus => ({
   ...initialStatus(0),
   state,
@@ -72,7 +76,7 @@ rows.find((r) => r.to === "fatal" && r.event.type === "exited")!.from = { ...run
 
 describe("transition", () => {
   it.each(rows)("$name", (row) => {
-    const step = transition({ ...spec, ...row.spec }, row.from, row.event, T);
+    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW);
     expect(step.status.state.name).toBe(row.to);
     expect(step.effects.map((e) => e.type)).toEqual(row.effects);
     if (row.to === row.from.state.name) {
@@ -80,7 +84,7 @@ describe("transition", () => {
       expect(step.status.since).toBe(row.from.since);
     } else {
       expect(step.change).toMatchObject({ from: row.from.state.name, to: row.to });
-      expect(step.status.since).toBe(T);
+      expect(step.status.since).toBe(WALL);
     }
     if (row.reason) expect(step.change?.reason).toMatch(row.reason);
     row.check?.(step.status);
@@ -90,16 +94,139 @@ describe("transition", () => {
     let s = running();
     const delays: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, T);
+      const step = transition(spec, s, { type: "exited", exit: crash }, NOW);
       s = step.status;
       if (s.state.name === "fatal") break;
       const eff = step.effects[0];
       delays.push(eff?.type === "schedule_restart" ? eff.delayMs : -1);
-      s = transition(spec, s, { type: "backoff_elapsed" }, T).status;
-      s = transition(spec, s, { type: "spawned", pid: 1 }, T).status;
+      s = transition(spec, s, { type: "backoff_elapsed" }, NOW).status;
+      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW).status;
     }
     expect(delays).toEqual([100, 200, 400, 800, 1600]);
     expect(s.state.name).toBe("fatal");
     expect(s.restarts).toBe(5);
   });
 });
+
+describe("durations are monotonic, whatever the wall clock does", () => {
+  const HOUR = 3_600_000;
+  /** A service that crashes 300 ms after each start, as read by mono, while the wall clock moves `wallStep` per event. */
+  function crashLoop(wallStep: number): { trace: string[]; last: ServiceStatus; wall: number } {
+    let now = { wall: WALL, mono: T };
+    const later = (monoMs: number) => (now = { wall: now.wall + wallStep, mono: now.mono + monoMs });
+    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now).status;
+    const trace: string[] = [];
+    for (let i = 0; i < 10 && s.state.name !== "fatal"; i++) {
+      const step = transition(spec, s, { type: "exited", exit: crash }, later(300));
+      s = step.status;
+      trace.push(step.change?.to ?? s.state.name);
+      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100)).status;
+      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1)).status;
+    }
+    return { trace, last: s, wall: now.wall };
+  }
+  const goesFatal = ["backoff", "backoff", "backoff", "backoff", "backoff", "fatal"];
+
+  it("a crash loop goes fatal though the wall clock leaps an hour forward between crashes", () => {
+    const { trace, last, wall } = crashLoop(HOUR);
+    expect(trace).toEqual(goesFatal);
+    expect(last.restarts).toBe(5);
+    // `since` still follows the wall clock: people read it.
+    expect(last.since).toBe(wall);
+  });
+
+  it("a wall clock going back changes nothing either: a crash loop goes fatal, a stable run restarts at once", () => {
+    expect(crashLoop(-HOUR).trace).toEqual(goesFatal);
+    expect(crashLoop(0).trace).toEqual(goesFatal);
+    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW).status;
+    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs });
+    expect(step.status.state.name).toBe("starting");
+    expect(step.status.streak).toBe(0);
+  });
+
+  it("a backoff ends at a reading of the monotonic clock", () => {
+    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW).status;
+    expect(backoff.state).toEqual({ name: "backoff", until: T + 100 });
+  });
+});
+
+describe("every (state, event) cell", () => {
+  // Each event type once; `stop` twice, since where it leads decides the cell. A new event type
+  // fails to compile here until it has a column.
+  const columns: { [K in MachineEvent["type"]]: Record<string, Extract<MachineEvent, { type: K }>> } = {
+    start: { start: { type: "start", reason: "start request" } },
+    restart: { restart: { type: "restart", reason: "restart request" } },
+    stop: {
+      stop: { type: "stop", reason: "stop request", then: "stopped" },
+      "stop(waiting)": { type: "stop", reason: "stop flag", then: "waiting" },
+    },
+    spawned: { spawned: { type: "spawned", pid: 7 } },
+    spawn_failed: { spawn_failed: { type: "spawn_failed", message: "x: no such file" } },
+    exited: { exited: { type: "exited", exit: crash } },
+    backoff_elapsed: { backoff_elapsed: { type: "backoff_elapsed" } },
+  };
+  const events: [string, MachineEvent][] = Object.values(columns).flatMap((c) => Object.entries(c));
+
+  // One status per state; stopping once per `then`, which decides its cells.
+  const rows = {
+    waiting: at({ name: "waiting" }),
+    starting: at({ name: "starting" }),
+    running: running(),
+    backoff: at({ name: "backoff", until: T }, { streak: 1 }),
+    stopping: at({ name: "stopping", pid: null, then: "stopped" }),
+    "stopping(start)": at({ name: "stopping", pid: null, then: "start" }),
+    "stopping(waiting)": at({ name: "stopping", pid: null, then: "waiting" }),
+    stopped: at({ name: "stopped" }),
+    exited: at({ name: "exited" }),
+    fatal: at({ name: "fatal", reason: "x" }),
+  } satisfies Record<string, ServiceStatus>;
+
+  // Each cell: the state after the event, then the effects, then the state's fields that changed
+  // while the state stayed; `nop`: nothing changes at all.
+  const table: Record<keyof typeof rows, string[]> = {
+    //                    start                            restart                          stop                      stop(waiting)             spawned           spawn_failed  exited                      backoff_elapsed
+    waiting:             ["starting spawn",                "starting spawn",                "stopped",                "nop",                    "nop",            "nop",        "nop",                      "nop"],
+    starting:            ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "running",        "fatal",      "backoff schedule_restart", "nop"],
+    running:             ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "nop",            "nop",        "backoff schedule_restart", "nop"],
+    backoff:             ["starting cancel_restart spawn", "starting cancel_restart spawn", "stopped cancel_restart", "waiting cancel_restart", "nop",            "nop",        "nop",                      "starting spawn"],
+    stopping:            ["stopping then:start",           "stopping then:start",           "nop",                    "stopping then:waiting",  "stopping pid:7", "stopped",    "stopped",                  "nop"],
+    "stopping(start)":   ["nop",                           "nop",                           "stopping then:stopped",  "stopping then:waiting",  "stopping pid:7", "fatal",      "starting spawn",           "nop"],
+    "stopping(waiting)": ["stopping then:start",           "stopping then:start",           "stopping then:stopped",  "nop",                    "stopping pid:7", "waiting",    "waiting",                  "nop"],
+    stopped:             ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    exited:              ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    fatal:               ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+  };
+
+  /** A step written as a cell of the table. */
+  function cell(from: ServiceStatus, step: Step): string {
+    if (step.change === null && step.effects.length === 0 && isDeepStrictEqual(step.status, from)) return "nop";
+    const state = step.status.state as unknown as Record<string, unknown>;
+    const before = from.state as unknown as Record<string, unknown>;
+    const fields =
+      state.name === before.name ? Object.keys(state).filter((k) => state[k] !== before[k]).map((k) => `${k}:${String(state[k])}`) : [];
+    return [state.name, ...step.effects.map((e) => e.type), ...fields].join(" ");
+  }
+
+  it("has a row for every state and a cell for every event", () => {
+    expect(new Set(Object.values(rows).map((r) => r.state.name))).toEqual(new Set(STATE_NAMES));
+    for (const cells of Object.values(table)) expect(cells).toHaveLength(events.length);
+  });
+
+  const cells = (Object.keys(rows) as (keyof typeof rows)[]).flatMap((row) =>
+    events.map(([column, event], i) => ({ row, column, from: rows[row], event, expected: table[row][i]! })),
+  );
+
+  it.each(cells)("$row x $column -> $expected", ({ from, event, expected }) => {
+    const step = transition(spec, from, event, NOW);
+    expect(cell(from, step)).toBe(expected);
+    // A change of state comes with exactly one Change, and nothing changes state without one.
+    if (step.status.state.name !== from.state.name) {
+      expect(step.change).toEqual({ from: from.state.name, to: step.status.state.name, reason: expect.stringMatching(/\S/) });
+      expect(step.status.since).toBe(WALL);
+    } else {
+      expect(step.change).toBeNull();
+      expect(step.status.since).toBe(from.since);
+    }
+  });
+});
+
