@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
 import { received } from "./receive.js";
+import { systemClock } from "../clock.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
@@ -57,7 +58,7 @@ export class ControlServer {
     let loggedAt = -Infinity;
     this.socket.events.on("accept:error", ({ address }) => {
       refused++;
-      const now = Date.now();
+      const now = systemClock.mono();
       if (now - loggedAt < REFUSAL_LOG_MS) return;
       loggedAt = now;
       this.log.warn(`refused ${refused === 1 ? "a connection" : `${refused} connections`} on ${address}: a UID not in allow_uids`);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import pc from "picocolors";
+import { systemClock } from "../../clock.js";
 import { curveClientOptions, type CurveClientOptions } from "../../client/curve.js";
 import { subscribe } from "../../client/subscribe.js";
 import { formatClock, formatWatchFrame, type WatchView } from "../format.js";
@@ -73,7 +74,7 @@ async function watchTable(endpoint: string, curve: CurveClientOptions, signal: A
 
   const ageTimer = out.isTTY
     ? setInterval(() => {
-        const quiet = Date.now() - lastSnapshotAt;
+        const quiet = systemClock.mono() - lastSnapshotAt;
         if (view.snapshot !== null && quiet > QUIET_MS) {
           view = { ...view, silentFor: quiet };
           draw();
@@ -89,7 +90,7 @@ async function watchTable(endpoint: string, curve: CurveClientOptions, signal: A
       } else if (m.topic === "device") {
         view = { ...view, device: m.data };
       } else if (m.topic === "status") {
-        lastSnapshotAt = Date.now();
+        lastSnapshotAt = systemClock.mono();
         // ZeroMQ reconnects on its own; a new daemon pid is how the watcher learns the daemon restarted.
         const before = view.snapshot?.daemon.pid;
         const notice =
