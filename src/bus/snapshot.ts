@@ -4,7 +4,7 @@
  * daemon's facts: nothing here reads a clock, a process or a socket.
  */
 import type { Change } from "../supervisor/machine.js";
-import type { Exit } from "../supervisor/policy.js";
+import type { Exit } from "../runner/exit.js";
 import type { ServiceView } from "../supervisor/supervisor.js";
 import type { GroupVitals } from "../stats/proc.js";
 import type { DaemonInfo, ServiceEntry } from "./protocol.js";

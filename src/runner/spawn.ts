@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { ServiceSpec } from "../manifest/spec.js";
-import type { Exit } from "../supervisor/policy.js";
+import type { Exit } from "./exit.js";
 import type { ServiceLog } from "./output.js";
 
 export interface SpawnHooks {

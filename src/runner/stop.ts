@@ -5,7 +5,7 @@
 import { readdirSync } from "node:fs";
 import { systemClock } from "../clock.js";
 import { readStat } from "../platform/process.js";
-import type { Exit } from "../supervisor/policy.js";
+import type { Exit } from "./exit.js";
 import type { ServiceChild } from "./spawn.js";
 
 /** Sends `signal` to every process of group `pgid`; false when the group is gone. */

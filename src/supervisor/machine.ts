@@ -33,7 +33,8 @@
  * restarted at once from `starting`, though the name stays.
  */
 import type { Instant } from "../clock.js";
-import { afterExit, describeExit, type Exit, type RestartSpec } from "./policy.js";
+import type { Exit } from "../runner/exit.js";
+import { afterExit, describeExit, type RestartSpec } from "./policy.js";
 import type { AfterStop, State, StateName } from "./states.js";
 
 /** Everything the supervisor knows about one service, as data. */

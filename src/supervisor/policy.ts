@@ -4,16 +4,13 @@
  * reads the time itself.
  */
 import type { RestartPolicy, ServiceSpec } from "../manifest/spec.js";
+import type { Exit } from "../runner/exit.js";
 
 export type RestartSpec = Pick<
   ServiceSpec,
   "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs"
 >;
 
-export interface Exit {
-  code: number | null;
-  signal: string | null;
-}
 
 /** Whether the policy wants this exit restarted at all. */
 export function wantsRestart(policy: RestartPolicy, exit: Exit): boolean {

@@ -15,7 +15,7 @@ import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { signalGroup, stopGroup } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
-import type { Exit } from "./policy.js";
+import type { Exit } from "../runner/exit.js";
 import { ACTIVE, DOWN } from "./states.js";
 
 export interface SupervisorOptions {
