@@ -6,7 +6,7 @@
  * pass (the library's own check compares each key with every earlier one of
  * its mapping: minutes for 100,000 keys).
  */
-import { type CST, Composer, type Document, LineCounter, Parser, isMap, isScalar, isSeq } from "yaml";
+import { type CST, Composer, type Document, Lexer, LineCounter, Parser, isMap, isScalar, isSeq } from "yaml";
 
 /** The most bytes a manifest may have; the yaml library parses about 2 MB a second here, slower on a phone. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
@@ -50,10 +50,8 @@ export function parseYaml(text: string): ParsedYaml {
   const tooLarge = sizeError(text, lineCounter);
   if (tooLarge !== null) return { lineCounter, doc: null, errors: [tooLarge], duplicates: [] };
 
-  // The parser keeps its own stack, so a deep file costs it no call stack.
-  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
-  const tooDeep = depthError(tokens);
-  if (tooDeep !== null) return { lineCounter, doc: null, errors: [tooDeep], duplicates: [] };
+  const tokens = parseTokens(text, lineCounter);
+  if (!Array.isArray(tokens)) return { lineCounter, doc: null, errors: [tokens], duplicates: [] };
 
   let doc: Document.Parsed | null = null;
   const errors: YamlError[] = [];
@@ -81,6 +79,34 @@ function sizeError(text: string, lineCounter: LineCounter): YamlError | null {
     offset,
     message: `expected a manifest of at most ${MAX_MANIFEST_BYTES} bytes (${MAX_MANIFEST_BYTES / 1024} KiB), got more from here on`,
   };
+}
+
+/**
+ * The syntax tree (CST), or the error at the first collection nested too
+ * deep. The parser keeps its own stack, so a deep file costs it no call
+ * stack, but it takes 3 µs a level of flow nesting (`[[[[`): fed one lexeme at
+ * a time, it stops at the first flow level too many instead of parsing
+ * 100,000. Block nesting costs it little, and the finished tree is checked.
+ */
+function parseTokens(text: string, lineCounter: LineCounter): CST.Token[] | YamlError {
+  // What Parser.parse does, one lexeme at a time.
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  let flowDepth = 0;
+  // A scalar is one lexeme, brackets and all: a lone bracket is an indicator.
+  for (const lexeme of new Lexer().lex(text)) {
+    tokens.push(...parser.next(lexeme));
+    if (lexeme === "[" || lexeme === "{") flowDepth++;
+    if (lexeme === "]" || lexeme === "}") flowDepth--;
+    // The tree so far (end() closes what is open) holds the first collection too deep.
+    if (flowDepth > MAX_DEPTH) break;
+  }
+  tokens.push(...parser.end());
+  const tooDeep = depthError(tokens);
+  if (tooDeep !== null) return tooDeep;
+  if (flowDepth > MAX_DEPTH) throw new Error("bug: a flow collection too deep is missing from the tree");
+  return tokens;
 }
 
 /** The first collection, in file order, nested more than MAX_DEPTH deep. */

@@ -17,6 +17,14 @@ describe("parseYaml", () => {
     });
   });
 
+  it("counts no brackets inside scalars", () => {
+    const brackets = "[{".repeat(100);
+    const text = `a: "${brackets}"\nb: [x, '${brackets}']\nc: echo ${brackets}\nd: |\n  ${brackets}\n`;
+    const { doc, errors } = parseYaml(text);
+    expect(errors).toEqual([]);
+    expect(doc?.toJS()).toEqual({ a: brackets, b: ["x", brackets], c: `echo ${brackets}`, d: `${brackets}\n` });
+  });
+
   it("counts a list used as a key as a level", () => {
     const { errors } = parseYaml(`? ${nested(MAX_DEPTH)}: x\n`);
     expect(errors.map((e) => e.offset)).toEqual([2 + MAX_DEPTH - 1]);
