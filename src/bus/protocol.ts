@@ -88,6 +88,9 @@ const PLAIN: Record<string, Request> = {
   ping: { cmd: "ping" },
 };
 
+/** Requests are flat objects; this leaves room for nested fields while bounding the cost of a hostile frame. */
+export const MAX_REQUEST_DEPTH = 8;
+
 const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs"]);
 const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -116,17 +119,45 @@ export function parseRequest(frame: Uint8Array): Parsed {
   const plain = PLAIN[text];
   if (plain !== undefined) return { ok: true, style: "plain", request: plain };
 
+  const json = text.startsWith("{") || text.startsWith("[");
+  if (json && nestedDeeperThan(text, MAX_REQUEST_DEPTH)) {
+    return { ok: false, reply: errorReply("bad_request", `JSON nested deeper than ${MAX_REQUEST_DEPTH} levels`) };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    if (text.startsWith("{") || text.startsWith("[")) return { ok: false, reply: errorReply("bad_request", "invalid JSON") };
+    if (json) return { ok: false, reply: errorReply("bad_request", "invalid JSON") };
     return { ok: false, reply: `ERR unknown request` };
   }
   const checked = checkJson(value);
   return typeof checked === "string"
     ? { ok: false, reply: errorReply("bad_request", checked) }
     : { ok: true, style: "json", request: checked };
+}
+
+/** A JSON string (its end optional: a frame may be cut), or a bracket outside one. */
+const JSON_TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"?|[[\]{}]/g;
+
+/**
+ * Whether brackets outside strings open more than `max` levels, read up to
+ * the first one too many. JSON.parse has no depth bound: a 60 KiB frame of
+ * `[[[[...` costs it 2.5 ms of the daemon's time, this 1 µs; on a flat frame
+ * of that size this scan costs a tenth of what JSON.parse does. Malformed
+ * JSON is JSON.parse's to report.
+ */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  JSON_TOKEN.lastIndex = 0;
+  for (let match = JSON_TOKEN.exec(text); match !== null; match = JSON_TOKEN.exec(text)) {
+    const token = match[0];
+    if (token === "[" || token === "{") {
+      if (++depth > max) return true;
+    } else if (token === "]" || token === "}") {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** A JSON request, or the message saying what is wrong with it. */

@@ -33,9 +33,22 @@ export class RequestError extends Error {
 }
 
 /**
+ * How a client waits for a request that takes as long as the daemon needs (a
+ * stop waits out the service's stop_timeout; a reload may stop many services
+ * in turn): with no time limit of its own, but only while the daemon is there.
+ * libzmq sends a ZMTP PING every second and drops the connection when nothing
+ * comes back for 3 s (a daemon frozen by SIGSTOP, a peer gone from the
+ * network); a daemon that dies closes it at once. Either way the connection
+ * drops, and the client gives up: the request died with the connection.
+ * `immediate` keeps the request from waiting in a queue for a daemon that is
+ * not connected, so the send itself times out.
+ */
+const WHILE_ALIVE = { heartbeatInterval: 1000, heartbeatTimeout: DEFAULT_TIMEOUT_MS, immediate: true };
+
+/**
  * Sends one request and returns the reply text. `timeoutMs: null` waits as
- * long as the daemon takes (a stop may wait out a stop_timeout) once a ping
- * has shown that a daemon answers.
+ * long as the daemon takes, once a ping has shown that a daemon answers, and
+ * no longer than the connection to it lives.
  */
 export async function sendRaw(
   endpoint: string,
@@ -46,16 +59,29 @@ export async function sendRaw(
   if (timeoutMs === null) {
     await sendRaw(endpoint, "ping", DEFAULT_TIMEOUT_MS, curve);
   }
-  const sock = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs ?? -1, sendTimeout: timeoutMs ?? -1, ...curve });
-  try {
+  const sock = new zmq.Request({
+    linger: 0,
+    sendTimeout: timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    receiveTimeout: timeoutMs ?? -1,
+    ...(timeoutMs === null ? WHILE_ALIVE : {}),
+    ...curve,
+  });
+  const unreachable = () => new UserError(`no daemon answers at ${endpoint}`, EXIT.unreachable);
+  const exchange = async () => {
     sock.connect(endpoint);
     await sock.send(body);
     const [reply] = await sock.receive();
     return reply?.toString("utf8") ?? "";
+  };
+  try {
+    if (timeoutMs !== null) return await exchange();
+    return await new Promise<string>((resolve, reject) => {
+      // Listening before the connection exists: no drop goes unseen.
+      sock.events.on("disconnect", () => reject(unreachable()));
+      exchange().then(resolve, reject);
+    });
   } catch (e) {
-    if ((e as { code?: string }).code === "EAGAIN") {
-      throw new UserError(`no daemon answers at ${endpoint}`, EXIT.unreachable);
-    }
+    if ((e as { code?: string }).code === "EAGAIN") throw unreachable();
     throw e;
   } finally {
     sock.close();

@@ -37,33 +37,46 @@ export const DURATION_PATTERN = quantityPattern(DURATION_UNITS);
 /** A size string: a number, an optional space, then a unit such as `KiB`, `MB` or `M`. */
 export const SIZE_PATTERN = quantityPattern(SIZE_UNITS);
 
+/**
+ * The longest duration: Node keeps a timer of at most 2^31-1 ms (24.8 days)
+ * and fires a longer one after 1 ms, which would turn `interval: 600h` into a
+ * busy loop and `stop_timeout: 600h` into a SIGKILL at once.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** The largest size: beyond it a number of bytes is no longer exact. */
+export const MAX_SIZE_BYTES = Number.MAX_SAFE_INTEGER;
+
 function parseQuantity(
   v: unknown,
   pattern: RegExp,
   units: Readonly<Record<string, number>>,
+  max: number,
 ): number | null {
-  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 && v <= max ? v : null;
   if (typeof v !== "string") return null;
   const match = pattern.exec(v);
   const factor = units[match?.[2] ?? ""];
   if (match === null || factor === undefined) return null;
   // Rounded so everything downstream works with whole milliseconds and bytes.
   const value = Math.round(Number(match[1]) * factor);
-  return Number.isSafeInteger(value) ? value : null;
+  return value <= max ? value : null;
 }
 
 /**
  * Milliseconds from a non-negative integer (already ms) or a string such as
- * `500ms`, `5s`, `1.5s`, `2m`, `1h`; null for anything else.
+ * `500ms`, `5s`, `1.5s`, `2m`, `1h`, up to `MAX_DURATION_MS`; null for
+ * anything else.
  */
 export function parseDuration(v: unknown): number | null {
-  return parseQuantity(v, DURATION_PATTERN, DURATION_UNITS);
+  return parseQuantity(v, DURATION_PATTERN, DURATION_UNITS, MAX_DURATION_MS);
 }
 
 /**
  * Bytes from a non-negative integer (already bytes) or a string such as
- * `512KiB`, `10MiB`, `10MB`, `1k`, `1M`; null for anything else.
+ * `512KiB`, `10MiB`, `10MB`, `1k`, `1M`, up to `MAX_SIZE_BYTES`; null for
+ * anything else.
  */
 export function parseSize(v: unknown): number | null {
-  return parseQuantity(v, SIZE_PATTERN, SIZE_UNITS);
+  return parseQuantity(v, SIZE_PATTERN, SIZE_UNITS, MAX_SIZE_BYTES);
 }

@@ -59,6 +59,8 @@ function edgeProblem(
 /**
  * One issue per cycle found by a depth-first walk in file order, blamed on the
  * entry leaving the cycle's first service, so `a -> b -> a` points at a's line.
+ * The walk keeps its own stack: a chain of thousands of services must not
+ * overflow the call stack.
  */
 function findCycles(
   nodes: readonly GraphNode[],
@@ -66,30 +68,40 @@ function findCycles(
 ): GraphIssue[] {
   const issues: GraphIssue[] = [];
   const done = new Set<string>();
-  const path: string[] = [];
+  /** The services being walked, each with the dependencies left to follow. */
+  const path: { name: string; left: string[] }[] = [];
+  const onPath = new Map<string, number>();
+  const enter = (node: GraphNode) => {
+    onPath.set(node.name, path.length);
+    path.push({ name: node.name, left: [...new Set(node.dependsOn)].reverse() });
+  };
 
-  const visit = (node: GraphNode): void => {
-    path.push(node.name);
-    for (const dependency of new Set(node.dependsOn)) {
-      const target = byName.get(dependency);
-      if (target === undefined || dependency === node.name || done.has(dependency)) continue;
-      const start = path.indexOf(dependency);
-      if (start === -1) {
-        visit(target);
+  for (const root of nodes) {
+    if (done.has(root.name)) continue;
+    enter(root);
+    for (let top = path.at(-1); top !== undefined; top = path.at(-1)) {
+      const dependency = top.left.pop();
+      if (dependency === undefined) {
+        path.pop();
+        onPath.delete(top.name);
+        done.add(top.name);
         continue;
       }
-      const cycle = [...path.slice(start), dependency];
+      const target = byName.get(dependency);
+      if (target === undefined || dependency === top.name || done.has(dependency)) continue;
+      const start = onPath.get(dependency);
+      if (start === undefined) {
+        enter(target);
+        continue;
+      }
+      const cycle = [...path.slice(start).map((step) => step.name), dependency];
       issues.push({
         service: dependency,
         dependency: cycle[1] ?? dependency,
         message: `dependency cycle ${cycle.join(" -> ")}`,
       });
     }
-    path.pop();
-    done.add(node.name);
-  };
-
-  for (const node of nodes) if (!done.has(node.name)) visit(node);
+  }
   return issues;
 }
 

@@ -3,26 +3,18 @@
  * `FILE:LINE:COL` diagnostics. The YAML is parsed keeping node positions so
  * each schema or graph problem points at the key or value to fix.
  */
-import { readFile } from "node:fs/promises";
-import {
-  type Document,
-  LineCounter,
-  type YAMLError,
-  isAlias,
-  isMap,
-  isNode,
-  isPair,
-  isScalar,
-  isSeq,
-  parseDocument,
-  visit,
-} from "yaml";
+import { open } from "node:fs/promises";
+import { type Document, type Pair, type YAMLMap, isAlias, isMap, isNode, isScalar, isSeq, visit } from "yaml";
 import type * as z from "zod";
 import { type Diagnostic, type Result, err, ok } from "../errors.js";
 import { type GraphNode, checkGraph } from "./graph.js";
 import { normalize } from "./normalize.js";
 import { ManifestSchema } from "./schema.js";
 import type { Manifest } from "./spec.js";
+import { MAX_MANIFEST_BYTES, parseYaml } from "./yaml.js";
+
+/** Services in one manifest; a phone runs a few dozen. Checked before the schema looks at any of them. */
+export const MAX_SERVICES = 1000;
 
 /** A problem at a key path, not yet turned into a line and column. */
 interface Located {
@@ -39,7 +31,7 @@ interface Located {
 export async function loadManifest(file: string): Promise<Result<Manifest, Diagnostic[]>> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readAtMost(file, MAX_MANIFEST_BYTES + 1);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file" : e instanceof Error ? e.message : String(e);
@@ -48,30 +40,42 @@ export async function loadManifest(file: string): Promise<Result<Manifest, Diagn
   return parseManifest(text, file);
 }
 
+/** The first `bytes` of the file: enough to tell one past the size limit, whatever its size (or /dev/zero). */
+async function readAtMost(file: string, bytes: number): Promise<string> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    let length = 0;
+    while (length < bytes) {
+      const { bytesRead } = await handle.read(buffer, length, bytes - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.toString("utf8", 0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Validates manifest text. `file` names it in diagnostics, and relative paths
  * in it are resolved against `file`'s folder.
  */
 export function parseManifest(text: string, file: string): Result<Manifest, Diagnostic[]> {
-  const lineCounter = new LineCounter();
-  // merge: `<<` keys, which the original FlowInit's PyYAML accepted.
-  // logLevel: toJS would otherwise print warnings to stderr.
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: false,
-    merge: true,
-    logLevel: "error",
-  });
+  const { lineCounter, doc, errors, duplicates } = parseYaml(text);
   const at = (offset: number, message: string): Diagnostic => ({
     file,
     ...lineCounter.linePos(offset),
     message,
   });
 
-  const diagnostics = doc.errors.map((e) => at(e.pos[0], yamlMessage(doc, e)));
+  const diagnostics = [
+    ...errors.map((e) => at(e.offset, e.message)),
+    ...duplicates.map((d) => at(d.offset, withPath({ path: d.path, at: "key", message: "duplicate key" }))),
+  ];
   // A duplicate key leaves a usable tree (the last value wins); a syntax
   // error does not, and checking it further would only add noise.
-  if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return err(sortDiagnostics(diagnostics));
+  if (doc === null || errors.length > 0) return err(sortDiagnostics(diagnostics));
 
   let data: unknown;
   try {
@@ -82,6 +86,14 @@ export function parseManifest(text: string, file: string): Result<Manifest, Diag
     return err(sortDiagnostics([...diagnostics, at(unresolvedAliasOffset(doc), message)]));
   }
 
+  const locate = locator(doc);
+  const services = field(data, "services");
+  const count = typeof services === "object" && services !== null ? Object.keys(services).length : 0;
+  if (count > MAX_SERVICES) {
+    const tooMany: Located = { path: ["services"], at: "key", message: `expected at most ${MAX_SERVICES} services, got ${count}` };
+    return err(sortDiagnostics([...diagnostics, at(locate(tooMany.path, tooMany.at), withPath(tooMany))]));
+  }
+
   const parsed = ManifestSchema.safeParse(data, { reportInput: true });
   const order = serviceOrder(doc, data);
   const problems = [
@@ -89,42 +101,19 @@ export function parseManifest(text: string, file: string): Result<Manifest, Diag
     ...graphProblems(data, order),
     ...protoKeys(data, order),
   ];
-  for (const p of problems) diagnostics.push(at(locate(doc, p.path, p.at), withPath(p)));
+  for (const p of problems) diagnostics.push(at(locate(p.path, p.at), withPath(p)));
 
   if (!parsed.success || diagnostics.length > 0) return err(sortDiagnostics(diagnostics));
   return ok(normalize(parsed.data, file, order));
 }
 
-/** By position; problems without one (line 0) first. */
+/** By position, problems without one (line 0) first; a problem found twice is shown once. */
 function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
-  return [...diagnostics].sort((a, b) => a.line - b.line || a.col - b.col);
-}
-
-function yamlMessage(doc: Document, e: YAMLError): string {
-  // The library's own wording for this one points at its API.
-  if (e.code === "MULTIPLE_DOCS") return "invalid YAML: expected one document, found a second one";
-  if (e.code !== "DUPLICATE_KEY") return `invalid YAML: ${e.message}`;
-  const path = keyPathAt(doc, e.pos[0]);
-  return path === undefined ? "duplicate key" : withPath({ path, at: "key", message: "duplicate key" });
-}
-
-/** The path of the key that starts at `offset`, to name a duplicate key. */
-function keyPathAt(doc: Document, offset: number): PropertyKey[] | undefined {
-  let found: PropertyKey[] | undefined;
-  visit(doc, {
-    Pair(_, pair, ancestors) {
-      if (!isScalar(pair.key) || pair.key.range?.[0] !== offset) return;
-      const path: PropertyKey[] = [];
-      ancestors.forEach((ancestor, i) => {
-        if (isPair(ancestor) && isScalar(ancestor.key)) path.push(String(ancestor.key.value));
-        const item = ancestors[i + 1];
-        if (isSeq(ancestor) && item !== undefined) path.push(ancestor.items.indexOf(item));
-      });
-      found = [...path, String(pair.key.value)];
-      return visit.BREAK;
-    },
+  const sorted = [...diagnostics].sort((a, b) => a.line - b.line || a.col - b.col);
+  return sorted.filter((d, i) => {
+    const before = sorted[i - 1];
+    return before === undefined || before.line !== d.line || before.col !== d.col || before.message !== d.message;
   });
-  return found;
 }
 
 function unresolvedAliasOffset(doc: Document): number {
@@ -207,7 +196,8 @@ function serviceOrder(doc: Document, data: unknown): string[] {
   const node = doc.get("services", true);
   const keys = isMap(node) ? node.items.map((pair) => pair.key) : [];
   const inFile = keys.flatMap((key) => (isScalar(key) ? [String(key.value)] : []));
-  return [...new Set([...inFile.filter((name) => inData.includes(name)), ...inData])];
+  const known = new Set(inData);
+  return [...new Set([...inFile.filter((name) => known.has(name)), ...inData])];
 }
 
 /**
@@ -249,40 +239,44 @@ function protoKeys(data: unknown, order: readonly string[]): Located[] {
 }
 
 /**
- * The offset of the node at `path`. A path that stops early (a missing key)
+ * The offset of the node at a path. A path that stops early (a missing key)
  * points at the last key found, which is where the missing key belongs.
+ * Each mapping is indexed once, so a file with thousands of problems in one
+ * mapping is located in linear time.
  */
-function locate(doc: Document, path: readonly PropertyKey[], at: "key" | "value"): number {
-  let node: unknown = doc.contents;
-  let key: unknown = null;
-  for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
-    const next = child(node, segment);
-    if (next === undefined) return start(key) ?? start(node) ?? 0;
-    [key, node] = next;
-  }
-  // An empty value (`a:` and nothing) has no text of its own: blame its key.
-  const value = start(node);
-  const empty = isNode(node) && node.range?.[0] === node.range?.[1];
-  if (at === "key" || value === undefined || empty) return start(key) ?? value ?? 0;
-  return value;
-}
-
-/** [key node, value node] of one step down; for list items the item is both. */
-function child(node: unknown, segment: PropertyKey): [unknown, unknown] | undefined {
-  if (isSeq(node) && typeof segment === "number") {
-    const item = node.items[segment];
-    return item === undefined ? undefined : [item, item];
-  }
-  if (!isMap(node)) return undefined;
-  // The last of duplicate keys, as toJS keeps the last value.
-  for (let i = node.items.length - 1; i >= 0; i--) {
-    const pair = node.items[i];
-    if (pair !== undefined && isScalar(pair.key) && String(pair.key.value) === String(segment)) {
-      return [pair.key, pair.value];
+function locator(doc: Document): (path: readonly PropertyKey[], at: "key" | "value") => number {
+  const indexes = new Map<YAMLMap, Map<string, Pair>>();
+  /** [key node, value node] of one step down; for list items the item is both. */
+  const child = (node: unknown, segment: PropertyKey): [unknown, unknown] | undefined => {
+    if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment];
+      return item === undefined ? undefined : [item, item];
     }
-  }
-  return undefined;
+    if (!isMap(node)) return undefined;
+    let index = indexes.get(node);
+    if (index === undefined) {
+      // The last of duplicate keys wins, as in toJS.
+      index = new Map(node.items.flatMap((pair) => (isScalar(pair.key) ? [[String(pair.key.value), pair]] : [])));
+      indexes.set(node, index);
+    }
+    const pair = index.get(String(segment));
+    return pair === undefined ? undefined : [pair.key, pair.value];
+  };
+  return (path, at) => {
+    let node: unknown = doc.contents;
+    let key: unknown = null;
+    for (const segment of path) {
+      if (isAlias(node)) node = node.resolve(doc);
+      const next = child(node, segment);
+      if (next === undefined) return start(key) ?? start(node) ?? 0;
+      [key, node] = next;
+    }
+    // An empty value (`a:` and nothing) has no text of its own: blame its key.
+    const value = start(node);
+    const empty = isNode(node) && node.range?.[0] === node.range?.[1];
+    if (at === "key" || value === undefined || empty) return start(key) ?? value ?? 0;
+    return value;
+  };
 }
 
 const start = (node: unknown): number | undefined => (isNode(node) ? node.range?.[0] : undefined);

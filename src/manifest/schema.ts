@@ -10,7 +10,7 @@
  */
 import os from "node:os";
 import * as z from "zod";
-import { DURATION_PATTERN, SIZE_PATTERN, parseDuration } from "./duration.js";
+import { DURATION_PATTERN, MAX_DURATION_MS, MAX_SIZE_BYTES, SIZE_PATTERN, parseDuration, parseSize } from "./duration.js";
 import { PLATFORMS, RESTART_POLICIES } from "./spec.js";
 
 /**
@@ -67,18 +67,40 @@ const count = z.int(COUNT).min(0, COUNT);
 
 // zod reports a union member's own issue when only that member got past the
 // type check (a string not matching the pattern), so each member carries the
-// whole message too.
-function quantity(pattern: RegExp, what: string) {
+// whole message too. Past `max`, the parser returns null, so the schema
+// refuses what normalize could not convert.
+function quantity(pattern: RegExp, parse: (v: unknown) => number | null, max: number, what: string, most: string) {
   const e = expected(what);
-  return z.union([z.int(e).min(0, e), z.string(e).regex(pattern, e)], e);
+  const tooLarge = expected(most);
+  return z.union(
+    [
+      // A huge YAML integer arrives as an unsafe number, which the int check
+      // rejects before max does: both say it is too large.
+      z
+        .int({ error: (issue) => (Number(issue.input) > max ? tooLarge.error : e.error) })
+        .min(0, e)
+        .max(max, tooLarge),
+      z.string(e).regex(pattern, e).refine((v) => !pattern.test(v) || parse(v) !== null, tooLarge),
+    ],
+    e,
+  );
 }
 
 const duration = quantity(
   DURATION_PATTERN,
+  parseDuration,
+  MAX_DURATION_MS,
   "a duration such as 500ms, 5s, 1.5s, 2m, 1h or a number of milliseconds",
+  `a duration of at most ${MAX_DURATION_MS}ms (24.8 days)`,
 );
 
-const size = quantity(SIZE_PATTERN, "a size such as 512KiB, 10MiB, 10MB, 1M or a number of bytes");
+const size = quantity(
+  SIZE_PATTERN,
+  parseSize,
+  MAX_SIZE_BYTES,
+  "a size such as 512KiB, 10MiB, 10MB, 1M or a number of bytes",
+  `a size of at most ${MAX_SIZE_BYTES} bytes`,
+);
 
 // Names become log file names: no slashes or spaces, not `.` or `..`.
 const serviceName = z

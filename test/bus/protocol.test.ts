@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRequest } from "../../src/bus/protocol.js";
+import { MAX_REQUEST_DEPTH, parseRequest } from "../../src/bus/protocol.js";
 
 const parse = (s: string | Uint8Array) => parseRequest(typeof s === "string" ? Buffer.from(s) : s);
 
@@ -48,5 +48,36 @@ describe("parseRequest", () => {
     const r = parse(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(JSON.parse(r.reply)).toEqual({ ok: false, error: { code: "bad_request", message } });
+  });
+});
+
+describe("the nesting bound", () => {
+  const nested = (levels: number) => `{"cmd":"status","x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`;
+  const message = (r: ReturnType<typeof parse>) => (r.ok ? null : JSON.parse(r.reply).error.message);
+
+  it(`reads a request nested ${MAX_REQUEST_DEPTH} levels deep`, () => {
+    expect(parse(nested(MAX_REQUEST_DEPTH))).toEqual({ ok: true, style: "json", request: { cmd: "status" } });
+  });
+
+  it("refuses one level more before parsing it, as bad_request", () => {
+    const r = parse(nested(MAX_REQUEST_DEPTH + 1));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(JSON.parse(r.reply)).toEqual({ ok: false, error: { code: "bad_request", message: `JSON nested deeper than ${MAX_REQUEST_DEPTH} levels` } });
+  });
+
+  it("refuses a frame of 60 KiB of brackets for its depth, not as invalid JSON", () => {
+    expect(message(parse("[".repeat(60 * 1024)))).toBe(`JSON nested deeper than ${MAX_REQUEST_DEPTH} levels`);
+    expect(message(parse("{".repeat(60 * 1024)))).toBe(`JSON nested deeper than ${MAX_REQUEST_DEPTH} levels`);
+  });
+
+  it("does not count brackets inside strings, escaped quotes included", () => {
+    const deepName = "[".repeat(100);
+    expect(parse(JSON.stringify({ cmd: "start", service: deepName }))).toMatchObject({ ok: true, request: { service: deepName } });
+    const quoted = `a"${"{".repeat(100)}\\`;
+    expect(parse(JSON.stringify({ cmd: "stop", service: quoted }))).toMatchObject({ ok: true, request: { service: quoted } });
+  });
+
+  it("leaves plain words with brackets to the plain-word reply", () => {
+    expect(parse(`hello ${"[".repeat(100)}`)).toEqual({ ok: false, reply: "ERR unknown request" });
   });
 });

@@ -1,5 +1,5 @@
 /** The `flowinit` command as users and scripts meet it: a real process, its exit code and its output. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -106,6 +106,54 @@ describe("usage", () => {
     expect(subHelp.stdout).toContain("--no-wait");
     expect(version.exitCode).toBe(0);
     expect(version.stdout).toBe(VERSION);
+  });
+});
+
+// Safety nets only: a frozen daemon is noticed after 3 s of silence, a killed one at once.
+describe("a client waiting for a long stop", () => {
+  let d: RunningDaemon | undefined;
+  let group: number | undefined;
+  afterEach(async () => {
+    if (group !== undefined) process.kill(-group, "SIGKILL");
+    d?.proc.kill("SIGKILL");
+    await d?.stop();
+    [d, group] = [undefined, undefined];
+  });
+
+  /**
+   * `flowinit stop stubborn` of a service that ignores SIGTERM, resolved once
+   * the daemon is stopping it: the client is waiting for the reply.
+   */
+  async function stopping(stopTimeout: string): Promise<{ daemon: RunningDaemon; cli: ReturnType<RunningDaemon["cli"]> }> {
+    const daemon = (d = await startDaemon(
+      `services:\n  stubborn: { command: PIDFILE=$DIR/stubborn.pid exec $SERVICES/ignores-term.sh, nowait: true, stop_timeout: ${stopTimeout} }\n`,
+    ));
+    const snap = await daemon.rec.snapshot((s) => state(s, "stubborn")?.state === "running", "stubborn running");
+    // Written once its trap is set: from then on SIGTERM does not end it.
+    await expect.poll(() => existsSync(join(daemon.dir, "stubborn.pid")) && readFileSync(join(daemon.dir, "stubborn.pid"), "utf8").trim().split(" ").length === 2).toBe(true);
+    group = state(snap, "stubborn")!.pid!;
+    const mark = daemon.rec.mark;
+    const cli = daemon.cli("stop", "stubborn");
+    await daemon.rec.event("stubborn", "stopping", mark);
+    return { daemon, cli };
+  }
+
+  it("waits for a living daemon past the heartbeat timeout, until the stop is done", async () => {
+    const { cli } = await stopping("5s");
+    expect(await cli).toEqual({ exitCode: 0, stdout: "stubborn: stopped", stderr: "" });
+    group = undefined;
+  });
+
+  it("exits 3 with the usual line when the daemon is killed", async () => {
+    const { daemon, cli } = await stopping("10m");
+    daemon.proc.kill("SIGKILL");
+    expect(await cli).toEqual({ exitCode: 3, stdout: "", stderr: `flowinit: no daemon answers at ${daemon.control}` });
+  });
+
+  it("exits 3 with the usual line when the daemon is frozen, once heartbeats go unanswered", async () => {
+    const { daemon, cli } = await stopping("10m");
+    daemon.proc.kill("SIGSTOP");
+    expect(await cli).toEqual({ exitCode: 3, stdout: "", stderr: `flowinit: no daemon answers at ${daemon.control}` });
   });
 });
 

@@ -30,6 +30,14 @@ describe("parseDuration", () => {
   it("rejects values beyond safe integers", () => {
     expect(parseDuration("9999999999999999h")).toBeNull();
   });
+
+  it("goes up to the longest timer Node keeps, 2^31-1 ms, and no further", () => {
+    expect(parseDuration(2 ** 31 - 1)).toBe(2 ** 31 - 1);
+    expect(parseDuration("596h")).toBe(596 * 3_600_000);
+    expect(parseDuration(2 ** 31)).toBeNull();
+    expect(parseDuration("600h")).toBeNull();
+    expect(parseDuration("2147483.648s")).toBeNull();
+  });
 });
 
 describe("parseSize", () => {
@@ -53,5 +61,11 @@ describe("parseSize", () => {
 
   it.each([-1, 0.5, "10", "10 potatoes", "10mb", "10Mib", "MiB", "-1MiB", null, false])("rejects %j", (input) => {
     expect(parseSize(input)).toBeNull();
+  });
+
+  it("goes up to the largest exact number of bytes", () => {
+    expect(parseSize(Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseSize("8388607GiB")).toBe(8388607 * 1024 ** 3);
+    expect(parseSize("99999999999999999999GB")).toBeNull();
   });
 });

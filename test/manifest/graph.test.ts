@@ -66,6 +66,22 @@ describe("checkGraph", () => {
     ]);
   });
 
+  it("walks a chain of 20,000 services without overflowing the stack", () => {
+    const chain = Array.from({ length: 20_000 }, (_, i) => node(`s${i}`, [`s${(i + 1) % 20_000}`]));
+    const [issue, ...more] = checkGraph(chain);
+    expect(more).toEqual([]);
+    expect(issue).toMatchObject({ service: "s0", dependency: "s1" });
+    expect(issue?.message).toMatch(/^dependency cycle s0 -> s1 -> .* -> s19999 -> s0$/);
+  });
+
+  it("reports each cycle of one walk, as the recursive walk did", () => {
+    const nodes = [node("a", ["b", "c"]), node("b", ["a"]), node("c", ["a", "b"])];
+    expect(checkGraph(nodes).map((i) => i.message)).toEqual([
+      "dependency cycle a -> b -> a",
+      "dependency cycle a -> c -> a",
+    ]);
+  });
+
   it("reports a dependency on a nomonitor service", () => {
     const issues = checkGraph([node("app", [], { nomonitor: true }), node("a", ["app"])]);
     expect(issues).toEqual([

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,44 @@ describe("reading the file", () => {
     expect(result.error).toHaveLength(1);
     expect(result.error[0]).toMatchObject({ file: dir, line: 0, col: 0 });
     expect(result.error[0]?.message).toContain("EISDIR");
+  });
+
+  it("refuses a file past 256 KiB before parsing it, at the byte that passes the limit", async () => {
+    // Lines of 16 bytes: byte 262144 starts line 16385.
+    const file = path.join(dir, "big.yaml");
+    await writeFile(file, `services:${" ".repeat(6)}\n${`  #${"-".repeat(12)}\n`.repeat(20_000)}`);
+    expect(await loadManifest(file)).toEqual({
+      ok: false,
+      error: [{ file, line: 16_385, col: 1, message: "expected a manifest of at most 262144 bytes (256 KiB), got more from here on" }],
+    });
+  });
+});
+
+describe("bounds", () => {
+  it("refuses 2,000 nested lists before building the tree, at the 65th level", () => {
+    // The top mapping, services and a are the first three; the 62nd dash opens level 65.
+    const result = parseManifest(`services:\n  a:\n    command: a\n    args:\n      ${"- ".repeat(2000)}x\n`, "deep.yaml");
+    expect(result).toEqual({
+      ok: false,
+      error: [{ file: "deep.yaml", line: 5, col: 7 + 2 * 61, message: "expected mappings and lists nested at most 64 deep, got deeper here" }],
+    });
+  });
+
+  it("reports every one of thousands of duplicate keys, each at its line", () => {
+    const result = parseManifest(`services:\n  a:\n    command: a\n${"    nowait: true\n".repeat(5000)}`, "dup.yaml");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toHaveLength(4999);
+    result.error.forEach((d, i) => expect(d).toMatchObject({ line: 5 + i, col: 5, message: "services.a.nowait: duplicate key" }));
+  });
+
+  it("counts the services before checking any of them", () => {
+    const services = Array.from({ length: 5000 }, (_, i) => `  s${i}: {restart: sometimes}\n`).join("");
+    const result = parseManifest(`services:\n${services}`, "many.yaml");
+    expect(result).toEqual({
+      ok: false,
+      error: [{ file: "many.yaml", line: 1, col: 1, message: "services: expected at most 1000 services, got 5000" }],
+    });
   });
 });
 
