@@ -114,7 +114,7 @@ class Daemon {
   private exitWith!: (code: number) => void;
   /** Resolves with the exit code once the daemon has shut down. */
   readonly done = new Promise<number>((r) => (this.exitWith = r));
-  readonly supervisor: Supervisor;
+  private readonly supervisor: Supervisor;
   private readonly status: StatusPublisher;
   private readonly control: ControlServer;
   private readonly procs = new ProcessSampler();
@@ -127,12 +127,12 @@ class Daemon {
   private recoveredFrom: number | null = null;
   /** The facts last written to the state file, as JSON. */
   private savedFacts = "";
-  manifest: Manifest;
-  readonly endpoints: { control: string[]; status: string[] };
-  readonly platform: Platform;
-  readonly logDir: string;
-  /** The services' process groups, for the next daemon should this one be killed. */
-  readonly state: StateFile;
+  private manifest: Manifest;
+  private readonly endpoints: { control: string[]; status: string[] };
+  private readonly platform: Platform;
+  private readonly logDir: string;
+  /** The services' process groups and what the daemon was told, for the next daemon should this one be killed. */
+  private readonly state: StateFile;
 
   private constructor(
     r: Resolved,
@@ -283,7 +283,12 @@ class Daemon {
     for (const effect of step.effects) {
       switch (effect.type) {
         case "run":
-          void this.run(effect.op, settle);
+          this.run(effect.op, settle).catch((e: unknown) => {
+            // A bug: say so, answer, and let what waits behind it run.
+            this.log.error({ err: e, op: effect.op.type }, "operation failed");
+            settle({ ok: false, code: "internal", message: `${effect.op.type} failed: ${(e as Error).message}` });
+            if (effect.op.type === "reload" || effect.op.type === "stop_flag") this.feed({ type: "done" });
+          });
           break;
         case "queue":
           this.queue.push({ op: effect.op, settle });
@@ -438,11 +443,6 @@ class Daemon {
     this.status.publish("event", eventBody(name, { from: "waiting", to: app.state, reason: `green flag from pid ${pid}` }, pid, null));
     this.status.queueSnapshot();
     this.saveFacts();
-  }
-
-  /** The name of the app a flag named, while it is listed. */
-  appName(): string | null {
-    return this.app?.name ?? null;
   }
 
   // -- what the status topic says ----------------------------------------------

@@ -235,11 +235,6 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     return this.services.values();
   }
 
-  /** Whether `name` is a fire-and-forget service of this platform. */
-  isFireAndForget(name: string): boolean {
-    return this.fireAndForget.has(name);
-  }
-
   /**
    * The pid of the service's process, wherever it is asked for: the one that
    * runs, the one starting, or the one a stop is waiting on.
