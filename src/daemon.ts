@@ -319,7 +319,10 @@ class Daemon {
   private async run(op: Op, settle: (o: Outcome) => void): Promise<void> {
     switch (op.type) {
       case "green_flag":
-        if (op.app) this.trackApp(op.app.pid, op.app.name);
+        // Checked when the request came; a reload that ran since may have added a service of that name,
+        // and two entries of one name in a snapshot would be ambiguous.
+        if (op.app && this.supervisor.get(op.app.name)) this.log.warn(`green flag: ${op.app.name} is now a service; the app is not listed`);
+        else if (op.app) this.trackApp(op.app.pid, op.app.name);
         this.supervisor.setFlag(true, op.reason, true);
         return settle(OK);
       case "stop_flag":
@@ -333,11 +336,10 @@ class Daemon {
       case "reload":
         settle(await this.reload());
         return this.feed({ type: "done" });
-      case "service": {
-        const why = `${op.cmd} request`;
-        await this.supervisor[op.cmd](op.name, why);
+      case "service":
+        if (this.supervisor.get(op.name) === undefined) return settle({ ok: false, code: "unknown_service", message: this.unknownService(op.name) });
+        await this.supervisor[op.cmd](op.name, `${op.cmd} request`);
         return settle(OK);
-      }
       case "shutdown":
         return this.shutdown(op.reason);
     }

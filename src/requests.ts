@@ -22,6 +22,7 @@ export interface RequestContext {
   seq(): number;
   /** A supervised service's entry; undefined for any other name. */
   entry(name: string): ServiceEntry | undefined;
+  /** Why `name` is not a service a request can act on. */
   unknownService(name: string): string;
   logPath(name: string): string | null;
 }
@@ -67,11 +68,10 @@ export async function handleRequest(req: Request, style: Style, d: RequestContex
     case "start":
     case "stop":
     case "restart": {
-      if (d.entry(req.service) === undefined) return errorReply("unknown_service", d.unknownService(req.service));
+      // Whether the service exists is asked when the operation runs: a reload may be replacing it now.
       const o = await d.submit({ type: "service", cmd: req.cmd, name: req.service });
-      if (!o.ok) return failed(o);
-      // A reload that ran first may have removed it.
       const entry = d.entry(req.service);
+      if (!o.ok) return failed(o);
       return entry === undefined ? errorReply("unknown_service", d.unknownService(req.service)) : reply({ service: entry });
     }
   }
