@@ -2,7 +2,7 @@
  * Process vitals of whole process groups, read from /proc in one pass per
  * tick: no child process, no `ps`.
  */
-import { closeSync, readdirSync } from "node:fs";
+import { closeSync, readdirSync, readFileSync } from "node:fs";
 import { openStat, pageSize, readStatFd, type ProcStat } from "../platform/process.js";
 
 /** `getconf CLK_TCK`: 100 on every Linux and Android ABI; reading it would need a child process. */
@@ -29,9 +29,10 @@ interface GroupState {
 /**
  * Keeps the previous sample of each group, for CPU deltas, and what makes
  * the next pass cheap: the stat files of the groups' members stay open and
- * are re-read in place, and a process seen outside every group is not read
- * again until the set of groups changes (a new group's processes are new
- * PIDs, or recycled ones: that pass reads them all).
+ * are re-read in place (up to `keepOpen` of them; the others are opened
+ * and closed on each pass), and a process seen outside every group is not
+ * read again until the set of groups changes (a new group's processes are
+ * new PIDs, or recycled ones: that pass reads them all).
  */
 export class ProcessSampler {
   private groups = new Map<number, GroupState>();
@@ -44,8 +45,16 @@ export class ProcessSampler {
   /** This kernel's, for the resident sets /proc gives in pages. */
   private readonly pageSize = pageSize();
 
-  /** @param procDir Where procfs is mounted. Default `/proc`. */
-  constructor(private readonly procDir = "/proc") {}
+  /**
+   * @param procDir Where procfs is mounted. Default `/proc`.
+   * @param keepOpen Most stat files kept open between passes. Default a quarter of the daemon's soft limit on
+   *   open files: a service of thousands of processes must not take the descriptors that connections, pipes and
+   *   log files need (libzmq aborts the daemon when accept(2) finds none left).
+   */
+  constructor(
+    private readonly procDir = "/proc",
+    private readonly keepOpen = Math.floor(openFilesLimit(procDir) / 4),
+  ) {}
 
   /**
    * Vitals of every process group in `pgids` that has a live process; `now`
@@ -84,7 +93,8 @@ export class ProcessSampler {
         if (st !== null) strangers.add(pid);
         continue;
       }
-      fds.set(pid, fd);
+      if (fds.size < this.keepOpen) fds.set(pid, fd);
+      else closeSync(fd);
       let members = found.get(st.pgrp);
       if (members === undefined) found.set(st.pgrp, (members = new Map()));
       members.set(pid, st);
@@ -120,6 +130,17 @@ export class ProcessSampler {
     this.strangers.clear();
     this.groups.clear();
   }
+}
+
+/** The soft RLIMIT_NOFILE, which Node has no call for; Linux's usual 1024 where /proc does not say. */
+function openFilesLimit(procDir: string): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`${procDir}/self/limits`, "latin1"));
+    if (m) return Number(m[1]);
+  } catch {
+    /* no /proc */
+  }
+  return 1024;
 }
 
 /**

@@ -3,7 +3,7 @@
  * subscriber recording the status topic, and waits on what it publishes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -171,4 +171,19 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Live processes (zombies left out) in a process group. */
+export function groupSize(pgid: number): number {
+  let n = 0;
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = readFileSync(`/proc/${name}/stat`, "latin1").split(") ")[1]!.split(" ");
+      if (Number(fields[2]) === pgid && fields[0] !== "Z") n++;
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return n;
 }

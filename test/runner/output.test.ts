@@ -1,9 +1,10 @@
 /** Service log files: stamped lines, split chunks, rotation without loss, and no backpressure. */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { openServiceLog, type ServiceLogOptions } from "../../src/runner/output.js";
+import { openServiceLog, type ServiceLog, type ServiceLogOptions } from "../../src/runner/output.js";
 import { tempDir } from "../helpers/daemon.js";
 
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (out|err|flowinit) \| (.*)$/;
@@ -164,7 +165,7 @@ describe("openServiceLog", () => {
     write(log.stream("err"), "lost too\n");
     await log.close();
     expect(errors).toHaveLength(1);
-  });
+  }, 20_000);
 
   it("never reports backpressure, whatever the chunk size", async () => {
     const { log } = open();
@@ -186,4 +187,92 @@ describe("openServiceLog", () => {
     expect(all.at(-1)?.[1]).toMatch(new RegExp(`^line ${n - 1} z+$`));
     expect(errors).toEqual([]);
   });
+});
+
+describe("openServiceLog when its file fails", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const text = (i: number) => `line ${i}`;
+
+  async function until(test: () => boolean): Promise<void> {
+    while (!test()) await sleep(10);
+  }
+
+  /** Writes the lines from `from` on, one every 10 ms, at least one, until `done()`; the next line's number. */
+  async function writeUntil(log: ServiceLog, from: number, done: () => boolean): Promise<number> {
+    let i = from;
+    do {
+      write(log.stream("out"), `${text(i++)}\n`);
+      await sleep(10);
+    } while (!done());
+    return i;
+  }
+
+  const marked = (file: string) => existsSync(file) && readFileSync(file, "utf8").includes(" bytes dropped]");
+
+  /** The file holds the marker, then the last of the `n` lines in order; the marker counts the bytes of all the others. */
+  function expectGap(file: string, n: number): void {
+    const [marker, ...rest] = lines(file);
+    expect(marker?.[0]).toBe("flowinit");
+    const dropped = Number(/^\[flowinit: (\d+) bytes dropped\]$/.exec(marker![1])?.[1]);
+    const first = n - rest.length;
+    expect(first).toBeGreaterThan(0);
+    expect(rest.map(([, t]) => t)).toEqual(Array.from({ length: rest.length }, (_, i) => text(first + i)));
+    expect(dropped).toBe(Array.from({ length: first }, (_, i) => text(i).length + 1).reduce((a, b) => a + b));
+  }
+
+  it("a folder removed: made again, with what went to the file it removed counted", async () => {
+    const { log, dir, errors } = open();
+    await until(() => existsSync(log.path));
+    rmSync(dir, { recursive: true });
+    // The file, without a name now, takes writes until the log looks (at most once a second).
+    let n = await writeUntil(log, 0, () => marked(log.path));
+    n = await writeUntil(log, n, () => true);
+    await log.close();
+    expectGap(log.path, n);
+    expect(errors).toEqual([]);
+  }, 20_000);
+
+  it("a folder replaced by a file: output dropped and counted until it can be made again, then the marker", async () => {
+    const { log, dir, errors } = open();
+    await until(() => existsSync(log.path));
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, "");
+    let n = await writeUntil(log, 0, () => errors.length > 0);
+    n = await writeUntil(log, n, () => true); // while broken
+    rmSync(dir);
+    n = await writeUntil(log, n, () => marked(log.path));
+    n = await writeUntil(log, n, () => true);
+    await log.close();
+    expectGap(log.path, n);
+    expect(errors).toHaveLength(1);
+  }, 20_000);
+
+  it("a full disk: output dropped and counted while it is full, then the marker once there is room", async (ctx) => {
+    const mnt = tempDir();
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], { stdio: "pipe" });
+    } catch (e) {
+      ctx.skip(`cannot mount a small tmpfs to fill (needs root): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+    }
+    ctx.onTestFinished(() => void execFileSync("umount", ["-l", mnt]));
+    const { log, errors } = open({ dir: join(mnt, "logs") });
+    await until(() => existsSync(log.path));
+    // Full, the log file empty: no write can take a byte, so none is half written.
+    const filler = join(mnt, "filler");
+    const fd = openSync(filler, "w");
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4096));
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    }
+    closeSync(fd);
+    let n = await writeUntil(log, 0, () => errors.length > 0);
+    n = await writeUntil(log, n, () => true);
+    rmSync(filler);
+    n = await writeUntil(log, n, () => marked(log.path));
+    n = await writeUntil(log, n, () => true);
+    await log.close();
+    expectGap(log.path, n);
+    expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(["ENOSPC"]);
+  }, 20_000);
 });

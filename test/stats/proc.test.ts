@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessSampler } from "../../src/stats/proc.js";
+import { groupSize } from "../helpers/daemon.js";
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -126,6 +127,25 @@ describe.runIf(existsSync("/proc/self/stat"))("ProcessSampler", () => {
     expect(openFds()).toBe(base);
     sampler.sample([a], Date.now() + 300);
     sampler.close();
+    expect(openFds()).toBe(base);
+  });
+
+  it("keeps at most keepOpen stat files open, and still reads every member on each pass", async () => {
+    const openFds = () => readdirSync("/proc/self/fd").length;
+    const pgid = group("sh", ["-c", "for i in 1 2 3 4 5; do sleep 30 & done; wait"]);
+    await expect.poll(() => groupSize(pgid)).toBe(6);
+    const base = openFds();
+    const capped = new ProcessSampler("/proc", 2);
+    capped.sample([pgid], Date.now());
+    expect(openFds()).toBe(base + 2);
+    const got = capped.sample([pgid], Date.now() + 100).get(pgid)!;
+    expect(openFds()).toBe(base + 2);
+    // Members past the cap are read too: the group's memory is the same as an uncapped pass finds.
+    const all = new ProcessSampler();
+    expect(got.rssBytes).toBe(all.sample([pgid], Date.now()).get(pgid)!.rssBytes);
+    expect(got.cpuPercent).not.toBeNull();
+    all.close();
+    capped.close();
     expect(openFds()).toBe(base);
   });
 
