@@ -203,7 +203,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const [leader, daemon] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
-    // Polled: stopGroup may resolve a moment before the SIGKILL has ended it (see test/runner/stop.test.ts).
+    // Polled: stopGroup may resolve a moment before the SIGKILL has ended it (a bug: test/runner/stop.test.ts).
     await expect.poll(() => isAlive(daemon!), { timeout: 20_000, interval: 5 }).toBe(false);
     expect(h.changes.at(-1)).toMatchObject({ from: "stopping", to: "stopped", reason: "stopped (killed after stop_timeout)" });
   });
