@@ -1,10 +1,11 @@
 /** Spawning one service: real children, a real log file. */
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { ServiceSpec } from "../../src/manifest/index.js";
 import type { ServiceLog } from "../../src/runner/output.js";
 import { spawnService, type ServiceChild } from "../../src/runner/spawn.js";
+import { signalGroup } from "../../src/runner/stop.js";
 import { readStat } from "../../src/platform/process.js";
 import type { Exit } from "../../src/supervisor/policy.js";
 import { SERVICES, tempDir } from "../helpers/daemon.js";
@@ -27,6 +28,12 @@ function recorder() {
   };
 }
 
+/** Process groups spawned: a test that fails half-way leaves no tree behind. */
+const groups: number[] = [];
+afterEach(() => {
+  for (const pgid of groups.splice(0)) signalGroup(pgid, "SIGKILL");
+});
+
 type Service = Record<string, unknown>;
 
 /** A service in a temp dir of its own (`service` may set files up in it first) and its log. */
@@ -35,7 +42,11 @@ function setup(service: Service | ((dir: string) => Service), env: NodeJS.Proces
   const spec = specOf("svc", typeof service === "function" ? service(dir) : service, dir);
   const log = logIn(dir, "svc");
   const rec = recorder();
-  const run = (other: Partial<ServiceSpec> = {}) => spawnService({ ...spec, ...other }, { shell: "/bin/sh", env, output: log }, rec.hooks);
+  const run = (other: Partial<ServiceSpec> = {}) => {
+    const child = spawnService({ ...spec, ...other }, { shell: "/bin/sh", env, output: log }, rec.hooks);
+    if (child.pid !== undefined) groups.push(child.pid);
+    return child;
+  };
   return { dir, log, rec, run };
 }
 

@@ -1,13 +1,18 @@
 /** Stopping a whole process group: real trees of processes, each in a temp dir of its own. */
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { spawnService } from "../../src/runner/spawn.js";
-import { groupAlive, stopGroup } from "../../src/runner/stop.js";
+import { groupAlive, signalGroup, stopGroup } from "../../src/runner/stop.js";
 import { isAlive, SERVICES, tempDir } from "../helpers/daemon.js";
 import { logIn, pidsIn, specOf } from "../helpers/specs.js";
 
 const nothing = () => undefined;
 const POLL = { timeout: 20_000, interval: 5 };
+/** Process groups spawned: a test that fails half-way leaves no tree behind. */
+const groups: number[] = [];
+afterEach(() => {
+  for (const pgid of groups.splice(0)) signalGroup(pgid, "SIGKILL");
+});
 
 /** Spawns `fixture` with a PIDFILE; `pids` waits for the pids it writes once it is set up. */
 function start(fixture: string, args: string[] | null = []) {
@@ -20,6 +25,7 @@ function start(fixture: string, args: string[] | null = []) {
     onError: nothing,
     onExit: nothing,
   });
+  if (child.pid !== undefined) groups.push(child.pid);
   return { child, pids: (count: number) => pidsIn(pidfile, count) };
 }
 
