@@ -1,0 +1,279 @@
+/** The supervisor on its own: real children, real logs, its change events. */
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ServiceSpec } from "../../src/manifest/index.js";
+import type { ServiceLog } from "../../src/runner/output.js";
+import { Supervisor } from "../../src/supervisor/supervisor.js";
+import { isAlive, SERVICES, tempDir } from "../helpers/daemon.js";
+import { logIn, pidsIn, specsOf } from "../helpers/specs.js";
+
+interface Seen {
+  service: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** A supervisor of these services, in a temp dir of its own, and every change it reports. */
+class Harness {
+  readonly dir = tempDir();
+  readonly sup: Supervisor;
+  readonly changes: Seen[] = [];
+  /** The services whose log was opened, and those whose log was closed, in order. */
+  readonly opened: string[] = [];
+  readonly closed: string[] = [];
+  private wakers: (() => void)[] = [];
+
+  constructor(services: (dir: string) => Record<string, Record<string, unknown>>, specs?: (all: ServiceSpec[]) => ServiceSpec[]) {
+    const all = specsOf(services(this.dir), this.dir);
+    this.sup = new Supervisor(specs ? specs(all) : all, {
+      shell: "/bin/sh",
+      env: { PATH: process.env.PATH },
+      output: (spec) => this.open(spec.name),
+      log: pino({ level: "silent" }),
+    });
+    this.sup.on("change", ({ service, change }) => {
+      this.changes.push({ service: service.spec.name, ...change });
+      for (const wake of this.wakers.splice(0)) wake();
+    });
+    harnesses.push(this);
+  }
+
+  /** The real log, telling the test when it is opened and closed. */
+  private open(name: string): ServiceLog {
+    this.opened.push(name);
+    const log = logIn(this.dir, name);
+    return {
+      path: log.path,
+      stream: (kind) => log.stream(kind),
+      flush: () => log.flush(),
+      close: () => log.close().then(() => void this.closed.push(name)),
+    };
+  }
+
+  /** Index of the first change of `service` to `to` at index `from` or later; -1 if none. */
+  find(service: string, to: string, from = 0): number {
+    return this.changes.findIndex((c, i) => i >= from && c.service === service && c.to === to);
+  }
+
+  /** Waits for that change; resolves with its index. */
+  async next(service: string, to: string, from = 0): Promise<number> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const i = this.find(service, to, from);
+      if (i !== -1) return i;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no change of ${service} to ${to}; saw ${JSON.stringify(this.changes)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wakers.push(() => (clearTimeout(t), r()));
+      });
+    }
+  }
+
+  state(name: string) {
+    return this.sup.get(name)!.status.state;
+  }
+
+  pid(name: string): number {
+    const st = this.state(name);
+    if (st.name !== "running") throw new Error(`${name} is ${st.name}`);
+    return st.pid;
+  }
+}
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) {
+    await h.sup.stopInOrder([...h.sup.services.keys()], "test over");
+    await h.sup.closeLogs();
+  }
+});
+
+const forever = { command: `exec ${SERVICES}/forever.sh` };
+
+describe("Supervisor", { timeout: 60_000 }, () => {
+  it("want() starts only the services whose dependencies run, and the dependents once they do", async () => {
+    const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: ["base"] } }));
+    h.sup.want(["app"], "flag");
+    expect(h.state("app").name).toBe("waiting");
+    expect(h.changes).toEqual([]);
+    h.sup.want(["base"], "flag");
+    expect(h.state("base").name).toBe("starting");
+    expect(h.state("app").name).toBe("waiting");
+    const appStarting = await h.next("app", "starting");
+    await h.next("app", "running");
+    const baseRunning = h.find("base", "running");
+    expect(baseRunning).not.toBe(-1);
+    expect(baseRunning).toBeLessThan(appStarting);
+    expect(h.changes[appStarting]!.reason).toBe("base is running");
+  });
+
+  it("does not hold back a service on a dependency it does not supervise", async () => {
+    const h = new Harness(
+      () => ({ elsewhere: forever, app: { ...forever, depends_on: ["elsewhere"] } }),
+      (all) => all.filter((s) => s.name === "app"),
+    );
+    h.sup.want(["app"], "flag");
+    expect(h.state("app").name).toBe("starting");
+  });
+
+  it("start() starts a service at once, its dependencies down, as an operator asked", async () => {
+    const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: ["base"] } }));
+    await h.sup.start("app", "request");
+    expect(h.state("app").name).toBe("running");
+    expect(h.state("base").name).toBe("waiting");
+  });
+
+  it("stopInOrder() stops a service only once its dependents are down", async () => {
+    const h = new Harness(() => ({
+      base: forever,
+      mid: { ...forever, depends_on: ["base"] },
+      top: { ...forever, depends_on: ["mid"] },
+    }));
+    h.sup.want(["base", "mid", "top"], "flag");
+    await h.next("top", "running");
+    const mark = h.changes.length;
+    await h.sup.stopInOrder(["base", "mid", "top"], "shutdown");
+    const at = (name: string, to: string) => h.find(name, to, mark);
+    for (const name of ["base", "mid", "top"]) {
+      expect(at(name, "stopping"), `${name} stopping`).not.toBe(-1);
+      expect(at(name, "stopped"), `${name} stopped`).not.toBe(-1);
+    }
+    expect(at("top", "stopped")).toBeLessThan(at("mid", "stopping"));
+    expect(at("mid", "stopped")).toBeLessThan(at("base", "stopping"));
+  });
+
+  it("restarts a crashed service after its backoff", async () => {
+    const h = new Harness(() => ({
+      svc: { command: `${SERVICES}/crashes.sh`, restart_delay: "10ms", max_restarts: 1000, stable_after: "1h" },
+    }));
+    h.sup.want(["svc"], "flag");
+    const backoff = await h.next("svc", "backoff");
+    expect(h.changes[backoff]).toMatchObject({ from: "running", reason: "exited with code 3; restarting in 10ms" });
+    const restart = await h.next("svc", "starting", backoff);
+    expect(h.changes[restart]).toMatchObject({ from: "backoff", reason: "backoff elapsed" });
+    await h.next("svc", "running", restart);
+    expect(h.sup.get("svc")!.status.restarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("gives up on a quick-crash loop after max_restarts: fatal, with the reason", async () => {
+    const h = new Harness(() => ({
+      svc: { command: `${SERVICES}/crashes.sh`, restart_delay: 1, max_restarts: 2, stable_after: "1h" },
+    }));
+    h.sup.want(["svc"], "flag");
+    const fatal = await h.next("svc", "fatal");
+    expect(h.changes[fatal]).toMatchObject({
+      from: "running",
+      reason: "exited with code 3; gave up after 2 restarts without 3600000ms of uptime",
+    });
+    expect(h.changes.filter((c) => c.to === "backoff")).toHaveLength(2);
+    expect(h.sup.get("svc")!.status.restarts).toBe(2);
+  });
+
+  it("kills what a crashed service left in its process group", async () => {
+    const h = new Harness((dir) => ({
+      svc: { command: `${SERVICES}/exits-leaving-grandchild.sh`, restart: "never", env: { PIDFILE: join(dir, "pids") } },
+    }));
+    h.sup.want(["svc"], "flag");
+    const [, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
+    await h.next("svc", "exited");
+    await expect.poll(() => isAlive(grandchild!), { timeout: 20_000, interval: 5 }).toBe(false);
+  });
+
+  it("stop() resolves once the whole process group is gone", async () => {
+    const h = new Harness((dir) => ({
+      svc: { command: `${SERVICES}/forks-grandchild.sh`, stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
+    }));
+    h.sup.want(["svc"], "flag");
+    const [leader, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
+    await h.sup.stop("svc", "request");
+    expect(isAlive(leader!)).toBe(false);
+    expect(isAlive(grandchild!)).toBe(false);
+    expect(h.state("svc").name).toBe("stopped");
+    expect(h.changes.at(-1)).toMatchObject({ from: "stopping", to: "stopped", reason: "stopped (killed by SIGTERM)" });
+  });
+
+  it("stop() waits out the stop timeout for a member that ignores the stop signal, then says it was killed", async () => {
+    const h = new Harness((dir) => ({
+      svc: { command: `${SERVICES}/leaves-daemon-ignoring-term.sh`, stop_timeout: "200ms", env: { PIDFILE: join(dir, "pids") } },
+    }));
+    h.sup.want(["svc"], "flag");
+    const [leader, daemon] = await pidsIn(join(h.dir, "pids"), 2);
+    await h.sup.stop("svc", "request");
+    expect(isAlive(leader!)).toBe(false);
+    // Polled: stopGroup may resolve a moment before the SIGKILL has ended it (a bug: test/runner/stop.test.ts).
+    await expect.poll(() => isAlive(daemon!), { timeout: 20_000, interval: 5 }).toBe(false);
+    expect(h.changes.at(-1)).toMatchObject({ from: "stopping", to: "stopped", reason: "stopped (killed after stop_timeout)" });
+  });
+
+  it("restart() replaces a running process with a new one and resolves once it runs", async () => {
+    const h = new Harness(() => ({ svc: forever }));
+    await h.sup.start("svc", "request");
+    const before = h.pid("svc");
+    const mark = h.changes.length;
+    await h.sup.restart("svc", "request");
+    const after = h.pid("svc");
+    expect(after).not.toBe(before);
+    expect(isAlive(before)).toBe(false);
+    expect(h.changes.slice(mark).map((c) => `${c.from} -> ${c.to}`)).toEqual([
+      "running -> stopping",
+      "stopping -> starting",
+      "starting -> running",
+    ]);
+    expect(h.sup.get("svc")!.status.restarts).toBe(0);
+  });
+
+  it("rearm() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
+    const h = new Harness(() => ({
+      stopped: forever,
+      exited: { command: "exit 0" },
+      failed: { command: "/nonexistent/program", args: [] },
+      running: forever,
+    }));
+    h.sup.want(["stopped", "exited", "failed", "running"], "flag");
+    await Promise.all([h.next("exited", "exited"), h.next("failed", "fatal"), h.next("running", "running"), h.next("stopped", "running")]);
+    await h.sup.stop("stopped", "request");
+    const pid = h.pid("running");
+    const mark = h.changes.length;
+    h.sup.rearm(["stopped", "exited", "failed", "running"], "stop flag");
+    // A stop request cleared `stopped`'s want; the others are still wanted.
+    expect(h.state("stopped").name).toBe("waiting");
+    expect(h.changes[h.find("stopped", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "stop flag" });
+    for (const name of ["exited", "failed"]) {
+      expect(h.find(name, "waiting", mark), name).not.toBe(-1);
+      expect(h.state(name).name, name).toBe("starting");
+    }
+    expect(h.state("running")).toMatchObject({ name: "running", pid });
+    expect(h.find("running", "stopping", mark)).toBe(-1);
+  });
+
+  it("a service that cannot be spawned goes fatal and says why", async () => {
+    const h = new Harness(() => ({ svc: { command: "/nonexistent/program", args: [] } }));
+    await h.sup.start("svc", "request");
+    expect(h.state("svc")).toEqual({ name: "fatal", reason: "cannot spawn: /nonexistent/program: no such file or directory" });
+    expect(h.changes.map((c) => `${c.from} -> ${c.to}`)).toEqual(["waiting -> starting", "starting -> fatal"]);
+  });
+
+  it("a disabled service is stopped from the start, and its log is opened only at its first start", async () => {
+    const h = new Harness(() => ({ on: forever, off: { ...forever, enabled: false } }));
+    expect(h.state("off").name).toBe("stopped");
+    expect(h.opened).toEqual(["on"]);
+    await h.sup.start("off", "request");
+    expect(h.state("off").name).toBe("running");
+    expect(h.opened).toEqual(["on", "off"]);
+  });
+
+  it("remove() forgets a service once its log is closed; reorder() sets the order of the services", async () => {
+    const h = new Harness(() => ({ a: forever, b: forever, c: forever }));
+    await h.sup.start("a", "request");
+    await h.sup.stop("a", "request");
+    await h.sup.remove("a");
+    expect(h.closed).toEqual(["a"]);
+    expect(h.sup.get("a")).toBeUndefined();
+    expect([...h.sup.services.keys()]).toEqual(["b", "c"]);
+    h.sup.reorder(["c", "b"]);
+    expect([...h.sup.services.keys()]).toEqual(["c", "b"]);
+  });
+});
