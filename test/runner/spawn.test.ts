@@ -7,7 +7,7 @@ import type { ServiceLog } from "../../src/runner/output.js";
 import { spawnService, type ServiceChild } from "../../src/runner/spawn.js";
 import { signalGroup } from "../../src/runner/stop.js";
 import { readStat } from "../../src/platform/process.js";
-import type { Exit } from "../../src/supervisor/policy.js";
+import type { Exit } from "../../src/runner/exit.js";
 import { SERVICES, tempDir } from "../helpers/daemon.js";
 import { logIn, logLines, specOf } from "../helpers/specs.js";
 

@@ -33,8 +33,8 @@ class Harness {
       output: (spec) => this.open(spec.name),
       log: pino({ level: "silent" }),
     });
-    this.sup.on("change", ({ service, change }) => {
-      this.changes.push({ service: service.spec.name, ...change });
+    this.sup.on("change", ({ name, change }) => {
+      this.changes.push({ service: name, ...change });
       for (const wake of this.wakers.splice(0)) wake();
     });
     harnesses.push(this);
@@ -86,7 +86,7 @@ class Harness {
 const harnesses: Harness[] = [];
 afterEach(async () => {
   for (const h of harnesses.splice(0)) {
-    await h.sup.stopInOrder([...h.sup.services.keys()], "test over");
+    await h.sup.stopAll("test over");
     await h.sup.closeLogs();
   }
 });
@@ -94,12 +94,11 @@ afterEach(async () => {
 const forever = { command: `exec ${SERVICES}/forever.sh` };
 
 describe("Supervisor", { timeout: 60_000 }, () => {
-  it("want() starts only the services whose dependencies run, and the dependents once they do", async () => {
+  it("the green flag starts only the services whose dependencies run, and the dependents once they do", async () => {
     const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: ["base"] } }));
-    h.sup.want(["app"], "flag");
-    expect(h.state("app").name).toBe("waiting");
+    h.sup.begin();
     expect(h.changes).toEqual([]);
-    h.sup.want(["base"], "flag");
+    h.sup.setFlag(true, "flag");
     expect(h.state("base").name).toBe("starting");
     expect(h.state("app").name).toBe("waiting");
     const appStarting = await h.next("app", "starting");
@@ -115,7 +114,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       () => ({ elsewhere: forever, app: { ...forever, depends_on: ["elsewhere"] } }),
       (all) => all.filter((s) => s.name === "app"),
     );
-    h.sup.want(["app"], "flag");
+    h.sup.setFlag(true, "flag");
     expect(h.state("app").name).toBe("starting");
   });
 
@@ -126,16 +125,16 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.state("base").name).toBe("waiting");
   });
 
-  it("stopInOrder() stops a service only once its dependents are down", async () => {
+  it("stopAll() stops a service only once its dependents are down", async () => {
     const h = new Harness(() => ({
       base: forever,
       mid: { ...forever, depends_on: ["base"] },
       top: { ...forever, depends_on: ["mid"] },
     }));
-    h.sup.want(["base", "mid", "top"], "flag");
+    h.sup.setFlag(true, "flag");
     await h.next("top", "running");
     const mark = h.changes.length;
-    await h.sup.stopInOrder(["base", "mid", "top"], "shutdown");
+    await h.sup.stopAll("shutdown");
     const at = (name: string, to: string) => h.find(name, to, mark);
     for (const name of ["base", "mid", "top"]) {
       expect(at(name, "stopping"), `${name} stopping`).not.toBe(-1);
@@ -149,7 +148,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: "10ms", max_restarts: 1000, stable_after: "1h" },
     }));
-    h.sup.want(["svc"], "flag");
+    h.sup.setFlag(true, "flag");
     const backoff = await h.next("svc", "backoff");
     expect(h.changes[backoff]).toMatchObject({ from: "running", reason: "exited with code 3; restarting in 10ms" });
     const restart = await h.next("svc", "starting", backoff);
@@ -162,7 +161,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: 1, max_restarts: 2, stable_after: "1h" },
     }));
-    h.sup.want(["svc"], "flag");
+    h.sup.setFlag(true, "flag");
     const fatal = await h.next("svc", "fatal");
     expect(h.changes[fatal]).toMatchObject({
       from: "running",
@@ -176,7 +175,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/exits-leaving-grandchild.sh`, restart: "never", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.want(["svc"], "flag");
+    h.sup.setFlag(true, "flag");
     const [, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.next("svc", "exited");
     await expect.poll(() => isAlive(grandchild!), { timeout: 20_000, interval: 5 }).toBe(false);
@@ -186,7 +185,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/forks-grandchild.sh`, stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.want(["svc"], "flag");
+    h.sup.setFlag(true, "flag");
     const [leader, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -199,7 +198,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/leaves-daemon-ignoring-term.sh`, stop_timeout: "200ms", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.want(["svc"], "flag");
+    h.sup.setFlag(true, "flag");
     const [leader, daemon] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -225,19 +224,19 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.sup.get("svc")!.status.restarts).toBe(0);
   });
 
-  it("rearm() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
+  it("rearmGated() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
     const h = new Harness(() => ({
       stopped: forever,
       exited: { command: "exit 0" },
       failed: { command: "/nonexistent/program", args: [] },
       running: forever,
     }));
-    h.sup.want(["stopped", "exited", "failed", "running"], "flag");
+    h.sup.setFlag(true, "flag");
     await Promise.all([h.next("exited", "exited"), h.next("failed", "fatal"), h.next("running", "running"), h.next("stopped", "running")]);
     await h.sup.stop("stopped", "request");
     const pid = h.pid("running");
     const mark = h.changes.length;
-    h.sup.rearm(["stopped", "exited", "failed", "running"], "stop flag");
+    h.sup.rearmGated("stop flag");
     // A stop request cleared `stopped`'s want; the others are still wanted.
     expect(h.state("stopped").name).toBe("waiting");
     expect(h.changes[h.find("stopped", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "stop flag" });
@@ -265,15 +264,76 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.opened).toEqual(["on", "off"]);
   });
 
-  it("remove() forgets a service once its log is closed; reorder() sets the order of the services", async () => {
+  it("apply() stops and forgets removed services once their logs are closed, adds new ones, and keeps the new order", async () => {
     const h = new Harness(() => ({ a: forever, b: forever, c: forever }));
     await h.sup.start("a", "request");
-    await h.sup.stop("a", "request");
-    await h.sup.remove("a");
+    const specs = specsOf({ c: forever, b: forever, d: forever }, h.dir);
+    const { diff, done } = h.sup.apply(specs, "reload", () => false);
+    expect(diff).toEqual({ added: ["d"], removed: ["a"], changed: [], unchanged: ["c", "b"] });
+    await done;
+    expect(h.find("a", "stopped")).not.toBe(-1);
     expect(h.closed).toEqual(["a"]);
     expect(h.sup.get("a")).toBeUndefined();
-    expect([...h.sup.services.keys()]).toEqual(["b", "c"]);
-    h.sup.reorder(["c", "b"]);
-    expect([...h.sup.services.keys()]).toEqual(["c", "b"]);
+    expect([...h.sup.views()].map((v) => v.spec.name)).toEqual(["c", "b", "d"]);
+  });
+
+  it("apply() aborted after its stops starts nothing new", async () => {
+    const h = new Harness(() => ({ a: { ...forever, nowait: true } }));
+    h.sup.begin();
+    await h.next("a", "running");
+    const { done } = h.sup.apply(specsOf({ a: { command: `exec ${SERVICES}/forever.sh --changed`, nowait: true }, b: { ...forever, nowait: true } }, h.dir), "reload", () => true);
+    await done;
+    expect(h.state("a").name).toBe("stopped");
+    expect(h.sup.get("b")).toBeUndefined();
+    expect(h.find("a", "starting", h.find("a", "stopped"))).toBe(-1);
+  });
+
+  it("fires a fire-and-forget service once per rising flag, once its dependency runs; a flag lowered before the next turn fires nothing", async () => {
+    const h = new Harness(() => ({ dep: forever, fire: { command: "true", nomonitor: true, depends_on: ["dep"] } }));
+    h.sup.setFlag(true, "flag", true);
+    h.sup.setFlag(false, "stop flag");
+    await new Promise((r) => setImmediate(r));
+    expect(h.changes).toEqual([]);
+    expect(h.opened).not.toContain("fire");
+    h.sup.setFlag(true, "flag");
+    // Not before its dependency runs.
+    expect(h.opened).not.toContain("fire");
+    await h.next("dep", "running");
+    expect(h.opened).toContain("fire");
+    // Not listed among the supervised services.
+    expect(h.sup.get("fire")).toBeUndefined();
+  });
+
+  it("hold() keeps a service stopped whatever flag comes, until a request starts it", async () => {
+    const h = new Harness(() => ({ held: forever, other: forever }));
+    h.sup.hold(["held", "gone"], "stopped before");
+    expect(h.state("held").name).toBe("stopped");
+    expect(h.sup.stoppedByRequest()).toEqual(["held"]);
+    h.sup.setFlag(true, "flag");
+    await h.next("other", "running");
+    expect(h.state("held").name).toBe("stopped");
+    await h.sup.start("held", "request");
+    expect(h.state("held").name).toBe("running");
+    expect(h.sup.stoppedByRequest()).toEqual([]);
+  });
+
+  it("a stop_flag leaves a service the flag wants again before its turn to stop", async () => {
+    const h = new Harness((dir) => ({
+      base: forever,
+      top: { command: `exec ${SERVICES}/ignores-term.sh`, depends_on: ["base"], stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
+    }));
+    h.sup.setFlag(true, "flag");
+    const pids = await pidsIn(join(h.dir, "pids"), 2);
+    await h.next("base", "running");
+    h.sup.setFlag(false, "stop flag");
+    const stopping = h.sup.stopGated("stop flag");
+    await h.next("top", "stopping");
+    // The flag again while top (a dependent) is still stopping: base, not yet stopped, stays.
+    h.sup.setFlag(true, "flag");
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    await stopping;
+    expect(h.find("base", "stopping")).toBe(-1);
+    h.sup.rearmGated("waiting for the green flag");
+    await h.next("top", "running", h.find("top", "waiting"));
   });
 });
