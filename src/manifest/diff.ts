@@ -8,8 +8,18 @@ export interface ManifestDiff {
   unchanged: string[];
 }
 
-// Specs come out of normalize with one key order, so their JSON compares every key.
-const same = (a: ServiceSpec, b: ServiceSpec) => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * A spec as JSON, every key compared. Specs come out of normalize with one
+ * key order; what the manifest may order at will without changing how the
+ * service runs (env keys, depends_on, platforms) is sorted, so that a
+ * reordered manifest restarts nothing.
+ */
+function canonical(s: ServiceSpec): string {
+  const env = Object.fromEntries(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify({ ...s, env, dependsOn: [...s.dependsOn].sort(), platforms: s.platforms && [...s.platforms].sort() });
+}
+
+const same = (a: ServiceSpec, b: ServiceSpec) => canonical(a) === canonical(b);
 
 export function diffServices(before: ServiceSpec[], after: ServiceSpec[]): ManifestDiff {
   const old = new Map(before.map((s) => [s.name, s]));

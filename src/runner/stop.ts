@@ -114,7 +114,9 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   clearTimeout(timer);
   if (gone) return { exit: await child.exited, escalated: false };
   signalGroup(pgid, "SIGKILL");
-  // SIGKILL lands at once, but the dying let go of their pipes a moment later.
+  // SIGKILL lands at once, but the dying let go of their pipes a moment later; and a member that holds
+  // no pipe gives no event at all, so the group is looked at once more before the stop is done.
   const [exit] = await Promise.all([child.exited, child.closed]);
+  await untilGroupGone(pgid, systemClock.mono() + 1000);
   return { exit, escalated: true };
 }

@@ -63,11 +63,12 @@ describe("diffServices", () => {
     });
   });
 
-  // BUG (src/manifest/diff.ts): specs are compared by their JSON, so the same env written in another
-  // order counts as a change, and a reload restarts the service for nothing.
-  it.fails("does not count a new order of the env keys as a change", () => {
+  it("does not count a new order of env keys, depends_on or platforms as a change, but does a new order of args", () => {
     expect(diff({ svc: { command: "a", env: { A: "1", B: "2" } } }, { svc: { command: "a", env: { B: "2", A: "1" } } }).unchanged).toEqual([
       "svc",
     ]);
+    const deps = (order: string[], platforms: string[]) => ({ x: { command: "x" }, y: { command: "y" }, svc: { command: "a", depends_on: order, platforms } });
+    expect(diff(deps(["x", "y"], ["android", "desktop"]), deps(["y", "x"], ["desktop", "android"])).changed).toEqual([]);
+    expect(diff({ svc: { command: "a", args: ["1", "2"] } }, { svc: { command: "a", args: ["2", "1"] } }).changed).toEqual(["svc"]);
   });
 });

@@ -67,12 +67,10 @@ describe("stopGroup", { timeout: 30_000 }, () => {
     await expect.poll(() => isAlive(daemon!), POLL).toBe(false);
   });
 
-  // BUG (src/runner/stop.ts): after the SIGKILL, stopGroup waits only for the leader's exit and the
-  // pipes' close, both long over when the member left holds no pipe; it resolves before that member
-  // has died (here in 20 of 20 runs of this test alone, 3 of 40 in a warm loop), so a restart can
-  // overlap the old tree. Skipped, not it.fails: it passes whenever the kill happens to land first.
-  // Fix: look again (untilGroupGone) after the SIGKILL; with that, this test passes.
-  it.skip("resolves only once a member that holds no pipe has died of the SIGKILL", async () => {
+  // The leader's exit and the pipes' close are long over when the member left holds no pipe: without a
+  // look at the group after the SIGKILL, the stop resolved before that member had died (20 of 20 runs
+  // of this test alone), and a restart could overlap the old tree.
+  it("resolves only once a member that holds no pipe has died of the SIGKILL", async () => {
     const { child, pids } = start("leaves-daemon-ignoring-term.sh");
     const [, daemon] = await pids(2);
     await stopGroup(child, "SIGTERM", 200);
