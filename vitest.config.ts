@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     expect: { poll: { timeout: 30_000, interval: 10 } },
+    // Most tests wait on real processes rather than compute: more files at once than cores keeps both
+    // cores busy (the suite used about a third of two cores with one file per core).
+    maxWorkers: 4,
+    minWorkers: 1,
   },
 });

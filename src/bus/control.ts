@@ -25,6 +25,8 @@ export const isSecured = (endpoint: string, curve: object | null) => curve !== n
  * second send in the same turn throw "Socket is busy writing".
  */
 const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES };
+/** How long replies still queued at close may take to leave. */
+const CLOSE_LINGER_MS = 500;
 /** At most one log line about peers refused by allow_uids per this many ms. */
 const REFUSAL_LOG_MS = 10_000;
 
@@ -107,8 +109,16 @@ export class ControlServer {
     }
   }
 
+  /**
+   * Closes both sockets. Replies already sent may still sit in libzmq's
+   * queues (a refused reload answered just before the shutdown): they get a
+   * moment to leave, instead of linger 0's drop.
+   */
   close(): void {
-    this.socket.close();
-    this.secure?.close();
+    for (const socket of [this.socket, this.secure]) {
+      if (socket === null) continue;
+      socket.linger = CLOSE_LINGER_MS;
+      socket.close();
+    }
   }
 }

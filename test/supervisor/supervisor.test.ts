@@ -1,4 +1,5 @@
 /** The supervisor on its own: real children, real logs, its change events. */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -335,5 +336,8 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.find("base", "stopping")).toBe(-1);
     h.sup.rearmGated("waiting for the green flag");
     await h.next("top", "running", h.find("top", "waiting"));
+    // The new top ignores SIGTERM too, with a 10-minute stop: end it here rather than in the clean-up's stop.
+    await expect.poll(() => readFileSync(join(h.dir, "pids"), "utf8").trim().split(/\s+/).map(Number).some((p) => pids.includes(p))).toBe(false);
+    for (const pid of await pidsIn(join(h.dir, "pids"), 2)) process.kill(pid, "SIGKILL");
   });
 });
