@@ -68,7 +68,8 @@ describe("green flag with the app's pid", () => {
     await d.rec.event("app", "exited", mark);
     const applied = await d.cli("reload");
     expect(applied.stdout).toContain("added: app");
-    const snap = await d.rec.snapshot((s) => state(s, "app")?.state === "running", "the manifest's app running", mark);
+    // Snapshots from before the app ended list it running too: wait for the manifest's own.
+    const snap = await d.rec.snapshot((s) => state(s, "app")?.state === "running" && !state(s, "app")?.external, "the manifest's app running", mark);
     expect(snap.services.filter((s) => s.name === "app")).toHaveLength(1);
     expect(state(snap, "app")?.external).toBeUndefined();
   });
