@@ -33,6 +33,12 @@ export interface ServiceChild {
   readonly exited: Promise<Exit>;
   /** Resolves once the leader has ended and every process holding its output pipes has closed them. */
   readonly closed: Promise<void>;
+  /**
+   * Stops reading its output and watching it, so that what still holds its
+   * pipes (a process that left its group, one of another user's) does not
+   * keep the daemon from exiting once its work is done.
+   */
+  release(): void;
 }
 
 export interface SpawnOptions {
@@ -71,13 +77,18 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
   } catch (e) {
     // Node throws the failures it does not foresee (a cwd that is a file: ENOTDIR) instead of
     // emitting them; they are reported as every other, once the caller holds the handle.
-    const handle: ServiceChild = { pid: undefined, exit: null, exited, closed: Promise.resolve() };
+    const handle: ServiceChild = { pid: undefined, exit: null, exited, closed: Promise.resolve(), release: () => undefined };
     process.nextTick(() => failed(handle, e as NodeJS.ErrnoException));
     return handle;
   }
 
   const closed = new Promise<void>((r) => child.once("close", () => r()));
-  const handle: ServiceChild = { pid: child.pid, exit: null, exited, closed };
+  const release = () => {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.unref();
+  };
+  const handle: ServiceChild = { pid: child.pid, exit: null, exited, closed, release };
   child.stdout!.pipe(opts.output.stream("out"), { end: false });
   child.stderr!.pipe(opts.output.stream("err"), { end: false });
   // A run's unfinished last line must not run into the next run's first.

@@ -8,13 +8,20 @@ import { readStat } from "../platform/process.js";
 import type { Exit } from "./exit.js";
 import type { ServiceChild } from "./spawn.js";
 
-/** Sends `signal` to every process of group `pgid`; false when the group is gone. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+/**
+ * Sends `signal` to every process of group `pgid` that this user may
+ * signal. `gone`: no process is left; `denied`: those left are all another
+ * user's (one that became root through a setuid `su` under a daemon that is
+ * not), which nothing here can stop.
+ */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): "sent" | "gone" | "denied" {
   try {
     process.kill(-pgid, signal);
-    return true;
+    return "sent";
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return "gone";
+    if (code === "EPERM") return "denied";
     throw e;
   }
 }
@@ -64,7 +71,12 @@ export interface StopResult {
   exit: Exit;
   /** SIGKILL was needed. */
   escalated: boolean;
+  /** What is left of the group may not be signalled by this user: the stop gave up on it, left running. */
+  denied?: true;
 }
+
+/** A stop that cannot go on: the leader's exit if it has one, and what was left running. */
+const deniedStop = (child: ServiceChild): StopResult => ({ exit: child.exit ?? { code: null, signal: null }, escalated: false, denied: true });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -90,7 +102,7 @@ export async function untilGroupGone(pgid: number, deadline: number): Promise<bo
  * second after the SIGKILL.
  */
 export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
-  signalGroup(pgid, signal);
+  if (signalGroup(pgid, signal) === "denied") return;
   if (await untilGroupGone(pgid, systemClock.mono() + timeoutMs)) return;
   signalGroup(pgid, "SIGKILL");
   await untilGroupGone(pgid, systemClock.mono() + 1000);
@@ -105,7 +117,7 @@ export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, time
 export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, timeoutMs: number): Promise<StopResult> {
   const pgid = child.pid;
   if (pgid === undefined) return { exit: await child.exited, escalated: false };
-  signalGroup(pgid, signal);
+  if (signalGroup(pgid, signal) === "denied") return deniedStop(child);
   const deadline = systemClock.mono() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
@@ -113,7 +125,7 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
   const gone = first === "closed" ? await untilGroupGone(pgid, deadline) : !groupAlive(pgid);
   clearTimeout(timer);
   if (gone) return { exit: await child.exited, escalated: false };
-  signalGroup(pgid, "SIGKILL");
+  if (signalGroup(pgid, "SIGKILL") === "denied") return deniedStop(child);
   // SIGKILL lands at once, but the dying let go of their pipes a moment later; and a member that holds
   // no pipe gives no event at all, so the group is looked at once more before the stop is done.
   const [exit] = await Promise.all([child.exited, child.closed]);

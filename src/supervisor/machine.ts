@@ -57,7 +57,8 @@ export type MachineEvent =
   | { type: "spawned"; pid: number }
   | { type: "spawn_failed"; message: string }
   /** The process ended; after a stop, once its whole group is gone. */
-  | { type: "exited"; exit: Exit; escalated?: boolean }
+  /** `denied`: a stop that gave up on members of another user's, left running. */
+  | { type: "exited"; exit: Exit; escalated?: boolean; denied?: boolean }
   | { type: "backoff_elapsed" };
 
 export type Effect =
@@ -180,7 +181,11 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
           if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`);
           return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`);
         case "exited": {
-          const how = ev.escalated ? "killed after stop_timeout" : describeExit(ev.exit);
+          const how = ev.denied
+            ? "processes of another user left running"
+            : ev.escalated
+              ? "killed after stop_timeout"
+              : describeExit(ev.exit);
           if (st.then === "start") return start(`restarted (${how})`, [], { exit: ev.exit, streak: 0 });
           return to({ name: st.then }, `stopped (${how})`, [], { exit: ev.exit });
         }

@@ -65,6 +65,8 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   /** The supervised services, in the manifest's order (which snapshots follow). */
   private readonly services = new Map<string, Service>();
   private fireAndForget = new Map<string, FireAndForget>();
+  /** Fire-and-forget children still running. */
+  private readonly fired = new Set<ServiceChild>();
   /** The green flag's gate: gated (not `nowait`) services run while it is up. */
   private flag = false;
   /** Services stopped by request, which a flag does not start again. */
@@ -212,8 +214,13 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     await svc.output?.close();
   }
 
-  /** Closes every service's log: at shutdown, once all are down. */
+  /**
+   * At shutdown, once all are down: lets go of every child's pipes (what
+   * holds them now escaped every stop) and closes every service's log.
+   */
   async closeLogs(): Promise<void> {
+    for (const svc of this.services.values()) svc.child?.release();
+    for (const child of this.fired) child.release();
     const logs = [...this.services.values(), ...this.fireAndForget.values()].map((s) => s.output);
     await Promise.all(logs.map((l) => l?.close()));
   }
@@ -422,7 +429,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
           // A stop in progress reports the exit itself, once the whole group is gone.
           if (svc.child !== child || svc.status.state.name === "stopping") return;
           // Whatever the leader left behind in its group goes with it, before any restart.
-          if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+          if (child.pid !== undefined && signalGroup(child.pid, "SIGKILL") === "denied") {
+            svc.log.error("its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running");
+          }
           this.dispatch(svc, { type: "exited", exit });
         },
       },
@@ -434,7 +443,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
   private fire(f: FireAndForget): void {
     f.output ??= this.opts.output(f.spec);
     const log = this.opts.log.child({ service: f.spec.name });
-    spawnService(
+    const child = spawnService(
       f.spec,
       { shell: this.opts.shell, env: this.opts.env, output: f.output },
       {
@@ -443,18 +452,25 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
         onExit: (exit) => log.info(exit, "ended (nomonitor)"),
       },
     );
+    this.fired.add(child);
+    void child.closed.then(() => this.fired.delete(child));
   }
 
   private kill(svc: Service): void {
     const child = svc.child;
     if (child === null) return;
     stopGroup(child, svc.spec.stopSignal, svc.spec.stopTimeoutMs).then(
-      ({ exit, escalated }) => {
+      ({ exit, escalated, denied }) => {
         if (svc.child !== child) return;
         if (escalated) svc.log.warn(`did not stop within ${svc.spec.stopTimeoutMs}ms; killed its process group`);
-        this.dispatch(svc, { type: "exited", exit, escalated });
+        if (denied) svc.log.error("its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running");
+        this.dispatch(svc, { type: "exited", exit, escalated, denied });
       },
-      (e: unknown) => svc.log.error({ err: e }, "stop failed"),
+      (e: unknown) => {
+        // A bug; the service must not stay `stopping` for it.
+        svc.log.error({ err: e }, "stop failed");
+        if (svc.child === child) this.dispatch(svc, { type: "exited", exit: child.exit ?? { code: null, signal: null } });
+      },
     );
   }
 }
