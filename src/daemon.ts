@@ -416,6 +416,7 @@ class Daemon {
     this.aborted = true;
     this.log.info(`shutting down (${reason})`);
     await this.supervisor.stopAll(`shutdown (${reason})`);
+    await this.supervisor.stopStrays();
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
     await this.supervisor.closeLogs();

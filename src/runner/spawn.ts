@@ -69,7 +69,8 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
     child = spawn(spec.command, spec.args ?? [], {
       shell: spec.args === null ? opts.shell : false,
       cwd: spec.cwd,
-      env: { ...opts.env, ...spec.env },
+      // FLOWINIT_SERVICE marks every process of the service, even one that leaves its group (runner/stop.ts).
+      env: { ...opts.env, ...spec.env, FLOWINIT_SERVICE: spec.name },
       // A new session and process group, so a stop reaches the whole tree.
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

@@ -2,7 +2,7 @@
  * Stopping a whole process group: the stop signal to the group, SIGKILL to
  * the group after the timeout, done when no member is left.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { systemClock } from "../clock.js";
 import { readStat } from "../platform/process.js";
 import type { Exit } from "./exit.js";
@@ -73,6 +73,8 @@ export interface StopResult {
   escalated: boolean;
   /** What is left of the group may not be signalled by this user: the stop gave up on it, left running. */
   denied?: true;
+  /** The group is gone but its output pipes are still open: a process that left the group holds them. */
+  pipesHeld?: true;
 }
 
 /** A stop that cannot go on: the leader's exit if it has one, and what was left running. */
@@ -108,27 +110,113 @@ export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, time
   await untilGroupGone(pgid, systemClock.mono() + 1000);
 }
 
+/** How long the pipes may take to close after the leader's exit before the group is looked at instead. */
+const PIPE_GRACE_MS = 50;
+
 /**
- * Resolves once the leader has ended and the group is empty. The closing of
- * the output pipes is the event that tells a tree has gone; only a member
- * that closed its output (a daemonized grandchild) leaves us to look again,
- * with a backing-off check bounded by the stop timeout.
+ * Resolves true once the leader has ended and the group is empty, false at
+ * `deadline`. The closing of the output pipes is the event that tells a tree
+ * has gone; a member that closed its output (a daemonized grandchild), or a
+ * leader that ended while a process outside the group holds the pipes,
+ * leaves us to look again, backing off, until the deadline.
+ */
+async function groupEnded(child: ServiceChild, pgid: number, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, Math.max(0, deadline - systemClock.mono()), "timeout")));
+  const first = await Promise.race([
+    child.closed.then(() => "closed" as const),
+    child.exited.then(() => sleep(PIPE_GRACE_MS)).then(() => "exited" as const),
+    timeout,
+  ]);
+  clearTimeout(timer);
+  return first === "timeout" ? !groupAlive(pgid) : untilGroupGone(pgid, deadline);
+}
+
+/**
+ * Resolves once the leader has ended and the group is empty: the stop
+ * signal, then SIGKILL to the group after `timeoutMs`.
  */
 export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, timeoutMs: number): Promise<StopResult> {
   const pgid = child.pid;
   if (pgid === undefined) return { exit: await child.exited, escalated: false };
+  let pipesClosed = false;
+  void child.closed.then(() => (pipesClosed = true));
+  const ended = async (escalated: boolean): Promise<StopResult> => {
+    const exit = await child.exited;
+    return pipesClosed ? { exit, escalated } : { exit, escalated, pipesHeld: true };
+  };
   if (signalGroup(pgid, signal) === "denied") return deniedStop(child);
-  const deadline = systemClock.mono() + timeoutMs;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, timeoutMs, "timeout")));
-  const first = await Promise.race([child.closed.then(() => "closed" as const), timeout]);
-  const gone = first === "closed" ? await untilGroupGone(pgid, deadline) : !groupAlive(pgid);
-  clearTimeout(timer);
-  if (gone) return { exit: await child.exited, escalated: false };
+  if (await groupEnded(child, pgid, systemClock.mono() + timeoutMs)) return ended(false);
   if (signalGroup(pgid, "SIGKILL") === "denied") return deniedStop(child);
-  // SIGKILL lands at once, but the dying let go of their pipes a moment later; and a member that holds
-  // no pipe gives no event at all, so the group is looked at once more before the stop is done.
-  const [exit] = await Promise.all([child.exited, child.closed]);
-  await untilGroupGone(pgid, systemClock.mono() + 1000);
-  return { exit, escalated: true };
+  // SIGKILL lands at once, but the dying let go of their pipes a moment later; a member that holds no
+  // pipe gives no event at all, so the group is looked at once more before the stop is done.
+  await groupEnded(child, pgid, systemClock.mono() + 1000);
+  return ended(true);
+}
+
+/** A process found by its environment. */
+export interface MarkedProcess {
+  pid: number;
+  pgid: number;
+  /** Its environment's `KEY=value` entries. */
+  env: Set<string>;
+}
+
+/**
+ * The live processes of this user whose environment holds every `KEY=value`
+ * of `marker`, in one pass of /proc: a service's processes, those that left
+ * its process group (setsid, setpgid) included, for they keep the
+ * environment the daemon gave them. What cleared its environment, or runs
+ * as another user (its environ is unreadable), is not found.
+ */
+export function markedProcesses(marker: string[], procDir = "/proc"): MarkedProcess[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(procDir);
+  } catch {
+    return [];
+  }
+  const found: MarkedProcess[] = [];
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57 || Number(entry) === process.pid) continue;
+    const st = readStat(entry, procDir);
+    if (st === null || st.state === "Z") continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`${procDir}/${entry}/environ`, "latin1");
+    } catch {
+      continue;
+    }
+    const env = new Set(environ.split("\0"));
+    if (marker.every((m) => env.has(m))) found.push({ pid: Number(entry), pgid: st.pgrp, env });
+  }
+  return found;
+}
+
+/** Stops single processes: `signal`, then SIGKILL to those left after `timeoutMs`; resolves once all are gone. */
+export async function stopProcesses(pids: number[], signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  const alive = (pid: number) => {
+    const st = readStat(pid);
+    return st !== null && st.state !== "Z";
+  };
+  const send = (sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone, or not ours to signal */
+      }
+    }
+  };
+  const until = async (deadline: number) => {
+    for (let wait = 5; pids.some(alive); wait = Math.min(wait * 2, 100)) {
+      if (systemClock.mono() >= deadline) return false;
+      await sleep(wait);
+    }
+    return true;
+  };
+  send(signal);
+  if (await until(systemClock.mono() + timeoutMs)) return;
+  send("SIGKILL");
+  await until(systemClock.mono() + 1000);
 }

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
-import { signalGroup, stopGroup } from "../runner/stop.js";
+import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
 import type { Exit } from "../runner/exit.js";
 import { ACTIVE, DOWN } from "./states.js";
@@ -212,6 +212,28 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     this.services.delete(name);
     this.held.delete(name);
     await svc.output?.close();
+  }
+
+  /**
+   * Stops the processes of these services found by their environment's
+   * marker (and `also`): those that left their process group, which a stop
+   * of the group does not reach. At shutdown, once every group is down, for
+   * every supervised service; after a stop whose pipes stayed open, for that
+   * one. Fire-and-forget services are left alone: they are meant to outlive.
+   */
+  async stopStrays(specs: ServiceSpec[] = [...this.services.values()].map((s) => s.spec), also: (p: MarkedProcess) => boolean = () => true): Promise<void> {
+    // The daemon's endpoints tell its services' processes from those of another daemon's same-named ones.
+    const control = this.opts.env.FLOWINIT_CONTROL;
+    if (control === undefined || specs.length === 0) return;
+    const marked = markedProcesses([`FLOWINIT_CONTROL=${control}`]);
+    await Promise.all(
+      specs.map(async (spec) => {
+        const pids = marked.filter((p) => p.env.has(`FLOWINIT_SERVICE=${spec.name}`) && also(p)).map((p) => p.pid);
+        if (pids.length === 0) return;
+        this.opts.log.child({ service: spec.name }).warn({ pids }, `stopping ${pids.length} process${pids.length === 1 ? "" : "es"} that left its process group`);
+        await stopProcesses(pids, spec.stopSignal, spec.stopTimeoutMs);
+      }),
+    );
   }
 
   /**
@@ -460,10 +482,13 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
     const child = svc.child;
     if (child === null) return;
     stopGroup(child, svc.spec.stopSignal, svc.spec.stopTimeoutMs).then(
-      ({ exit, escalated, denied }) => {
+      async ({ exit, escalated, denied, pipesHeld }) => {
         if (svc.child !== child) return;
         if (escalated) svc.log.warn(`did not stop within ${svc.spec.stopTimeoutMs}ms; killed its process group`);
         if (denied) svc.log.error("its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running");
+        // Its group is gone but someone holds its pipes: a process that left the group.
+        if (pipesHeld) await this.stopStrays([svc.spec], (p) => p.pgid !== child.pid);
+        if (svc.child !== child) return;
         this.dispatch(svc, { type: "exited", exit, escalated, denied });
       },
       (e: unknown) => {
