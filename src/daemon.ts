@@ -7,7 +7,6 @@
  * Supervisor; message bodies are built in bus/snapshot.ts.
  */
 import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "./clock.js";
 import { EXIT, formatDiagnostic, InvalidManifest, UserError } from "./errors.js";
@@ -16,14 +15,14 @@ import { VERSION } from "./package.js";
 import { loadManifest } from "./manifest/index.js";
 import { DEFAULT_STOP } from "./manifest/schema.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
-import { curveServerOptions, readAuthorizedKeys, readKeyPair, startZapHandler, type KeyPair, type ZapHandler } from "./bus/auth.js";
+import { curveServerOptions, readAuthorizedKeys } from "./bus/auth.js";
 import { ControlServer } from "./bus/control.js";
 import { StatusPublisher } from "./bus/status.js";
 import type { DaemonInfo, ServiceEntry } from "./bus/protocol.js";
 import { eventBody, serviceEntry, snapshotBody } from "./bus/snapshot.js";
 import { sendRaw } from "./client/client.js";
-import { currentHost, detectPlatform, isTermux, runtimeDir, shellFor, type Host } from "./platform/platform.js";
-import { isTcp, resolveEndpoints } from "./platform/endpoints.js";
+import { currentHost, runtimeDir, shellFor, type Host } from "./platform/platform.js";
+import { isTcp } from "./platform/endpoints.js";
 import { bootId } from "./platform/boot.js";
 import { sameProcess, startTime } from "./platform/process.js";
 import { recovery, stopLeftovers, StateFile, type DaemonFacts, type Recovery } from "./runner/recover.js";
@@ -34,65 +33,12 @@ import { Supervisor, type ChangeNotice } from "./supervisor/supervisor.js";
 import { ExternalApp } from "./supervisor/external.js";
 import { INITIAL_LIFE, lifeStep, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
 import { handleRequest, type Outcome } from "./requests.js";
-
-/** Options of `flowinit run`; unset fields fall back to env, manifest settings, defaults. */
-export interface DaemonOptions {
-  /** Manifest path. */
-  config: string;
-  /** Control endpoints from the command line (highest precedence). */
-  control?: string[];
-  /** Status endpoints from the command line. */
-  status?: string[];
-  /** Overrides the detected platform. */
-  platform?: Platform;
-  /** Behave as if the green flag had arrived at start. */
-  noWait?: boolean;
-  logDir?: string;
-  allowUids?: number[];
-  /** Debug logs. */
-  verbose?: boolean;
-  /** A logger to use instead of the default one on stdout. */
-  logger?: Logger;
-  /** Facts about the host; default the real one. */
-  host?: Host;
-  /** Wall time for what people read, monotonic time for durations; default the system clock. */
-  clock?: Clock;
-}
+import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Resolved } from "./daemon-options.js";
 
 /** Runs the daemon until shutdown; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const daemon = await Daemon.start(opts);
   return daemon.done;
-}
-
-/** What `flowinit run` settles on: each option from the first source that sets it. */
-interface Resolved {
-  manifest: Manifest;
-  endpoints: { control: string[]; status: string[] };
-  platform: Platform;
-  logDir: string;
-  /** UIDs allowed on the ipc control socket; null: every local peer. */
-  allowUids: number[] | null;
-}
-
-/**
- * Option precedence, in one place: command line > environment > manifest
- * `settings` > default (CONTRACT.md sections 1 and 7). Endpoints go through
- * `resolveEndpoints`, which clients share.
- */
-function resolveOptions(opts: DaemonOptions, manifest: Manifest, host: Host): Resolved {
-  const settings = manifest.settings;
-  const allowUids = opts.allowUids?.length ? opts.allowUids : settings.allowUids;
-  return {
-    manifest,
-    endpoints: {
-      control: resolveEndpoints("control", { flags: opts.control, manifest: settings.control }, host),
-      status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
-    },
-    platform: opts.platform ?? detectPlatform(host),
-    logDir: opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host),
-    allowUids: allowUids === null ? null : [...new Set([process.getuid?.() ?? 0, ...allowUids])],
-  };
 }
 
 /** An operation waiting for its turn, and who waits for its outcome. */
@@ -136,7 +82,7 @@ class Daemon {
 
   private constructor(
     r: Resolved,
-    private readonly host: Host,
+    host: Host,
     private readonly log: Logger,
     private readonly curve: Curve | null,
     private readonly clock: Clock,
@@ -535,36 +481,6 @@ class Daemon {
       onError: (err) => this.log.error({ service: spec.name, err }, "cannot write the service log; its output is dropped"),
     });
   }
-}
-
-function defaultLogDir(manifest: Manifest, host: Host): string {
-  if (isTermux(host) && host.env.PREFIX) return join(host.env.PREFIX, "var/log/flowinit");
-  return join(dirname(manifest.file), "logs");
-}
-
-/** The daemon's key pair and the ZAP handler that checks client keys. */
-interface Curve {
-  keys: KeyPair;
-  zap: ZapHandler;
-}
-
-/**
- * CURVE for tcp endpoints (CONTRACT.md section 6). A tcp endpoint without
- * CURVE settings is refused unless `insecure_tcp` says otherwise: a security
- * setting is never silently dropped. The ZAP handler starts before any bind,
- * since a client refused for want of one does not try again.
- */
-async function setUpCurve(m: Manifest, eps: { control: string[]; status: string[] }, log: Logger): Promise<Curve | null> {
-  const tcp = [...eps.control, ...eps.status].find(isTcp);
-  if (tcp === undefined) return null;
-  const curve = m.settings.curve;
-  if (curve === null) {
-    if (m.settings.insecureTcp) return null;
-    throw new UserError(`${tcp}: a tcp endpoint needs settings.curve (see flowinit keys), or settings.insecure_tcp: true`, EXIT.usage);
-  }
-  const keys = await readKeyPair(curve.secretKeyFile);
-  const authorized = eps.control.some(isTcp) ? await readAuthorizedKeys(curve.authorizedKeysFile) : new Set<string>();
-  return { keys, zap: await startZapHandler({ authorized, log }) };
 }
 
 async function ownerPid(endpoint: string): Promise<number | null> {

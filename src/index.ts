@@ -7,5 +7,6 @@ export type { CurveSettings, Manifest, Platform, RestartPolicy, ServiceSpec, Set
 export { PLATFORMS, RESTART_POLICIES } from "./manifest/spec.js";
 export type { DaemonInfo, EventMessage, Phase, ReloadReply, Request, ServiceEntry, Snapshot, Stamp, Topic } from "./bus/protocol.js";
 export type { StateName } from "./supervisor/states.js";
-export { runDaemon, type DaemonOptions } from "./daemon.js";
+export { runDaemon } from "./daemon.js";
+export type { DaemonOptions } from "./daemon-options.js";
 export { EXIT, UserError, type Diagnostic, type Result } from "./errors.js";

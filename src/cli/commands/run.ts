@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import type { DaemonOptions } from "../../daemon.js";
+import type { DaemonOptions } from "../../daemon-options.js";
 import { PLATFORMS, type Platform } from "../../manifest/spec.js";
 import { addEndpointOptions, configOption, parseNonNegativeInt, type EndpointFlags } from "../options.js";
 
