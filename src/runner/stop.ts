@@ -122,13 +122,13 @@ const PIPE_GRACE_MS = 50;
  */
 async function groupEnded(child: ServiceChild, pgid: number, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
+  let grace: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((r) => (timer = setTimeout(r, Math.max(0, deadline - systemClock.mono()), "timeout")));
-  const first = await Promise.race([
-    child.closed.then(() => "closed" as const),
-    child.exited.then(() => sleep(PIPE_GRACE_MS)).then(() => "exited" as const),
-    timeout,
-  ]);
+  // Unref'd and cleared: a grace left pending must not hold the daemon's exit back.
+  const afterExit = child.exited.then(() => new Promise<"exited">((r) => (grace = setTimeout(r, PIPE_GRACE_MS, "exited").unref())));
+  const first = await Promise.race([child.closed.then(() => "closed" as const), afterExit, timeout]);
   clearTimeout(timer);
+  clearTimeout(grace);
   return first === "timeout" ? !groupAlive(pgid) : untilGroupGone(pgid, deadline);
 }
 
