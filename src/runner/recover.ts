@@ -81,6 +81,7 @@ export class StateFile {
   private readonly dir: string;
   /** The journal, opened (emptied) once this daemon's first file is on disk; appended to from then on. */
   private journal: number | null = null;
+  private opened = false;
   /** Lines appended so far: the journal may be emptied only by a write that saw them all. */
   private appended = 0;
   private writing: Promise<void> | null = null;
@@ -160,7 +161,7 @@ export class StateFile {
     if (this.cleared) return;
     const fd = this.openJournal();
     try {
-      writeSync(fd, `${JSON.stringify(line)}\n`);
+      if (fd !== null) writeSync(fd, `${JSON.stringify(line)}\n`);
       this.appended++;
     } catch {
       // Lost, as a lost write of the file would be: the rewrite below still carries it.
@@ -173,15 +174,20 @@ export class StateFile {
    * first file goes out synchronously, before its first line, and empties
    * what a previous daemon left (read and dealt with by then).
    */
-  private openJournal(): number {
-    if (this.journal !== null) return this.journal;
+  private openJournal(): number | null {
+    if (this.opened) return this.journal;
+    this.opened = true;
     try {
       writeFileSync(`${this.path}.tmp`, JSON.stringify(this.content()));
       renameSync(`${this.path}.tmp`, this.path);
     } catch {
       // Recovery weakens, the services run on.
     }
-    this.journal = openSync(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    try {
+      this.journal = openSync(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    } catch {
+      // Without a journal the file alone speaks, a write behind.
+    }
     return this.journal;
   }
 
@@ -206,7 +212,7 @@ export class StateFile {
         await writeFile(tmp, JSON.stringify(content));
         await rename(tmp, this.path);
         // Lines appended meanwhile are not in this file, and they set `dirty`: the next round empties the journal.
-        if (this.appended === seen && !this.cleared) ftruncateSync(this.journal!, 0);
+        if (this.appended === seen && this.journal !== null && !this.cleared) ftruncateSync(this.journal, 0);
       } catch {
         // A lost write only weakens recovery after a crash; the services run on.
       }

@@ -101,7 +101,7 @@ services:
     const mark = d.rec.mark;
     await d.flag();
     // Killed as the first service of the burst runs: the burst's spawns are done, the state file's rewrite has not landed.
-    const first = (m: (typeof d.rec.messages)[number]): m is typeof m => m.topic === "event" && names.includes((m.data as { service: string }).service) && (m.data as { to: string }).to === "running";
+    const first = (m: Recorder["messages"][number]): m is typeof m => m.topic === "event" && names.includes((m.data as { service: string }).service) && (m.data as { to: string }).to === "running";
     await d.rec.waitFor(first, "the burst's first running service", mark);
     d.proc.kill("SIGKILL");
     await d.proc;
