@@ -157,6 +157,7 @@ class Daemon {
       if (isTcp(ep) && !this.curve) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
     this.supervisor.on("change", (n) => this.onChange(n));
+    this.supervisor.on("spawned", (g) => this.state.spawned({ ...g, startTime: startTime(g.pid) }));
     void this.control.serve();
     this.startTick();
 

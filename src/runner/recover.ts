@@ -11,9 +11,15 @@
  * raised it, the services stopped by request), so that a daemon that died
  * in this boot is followed by one that carries on where it was: see
  * `recovery`. A clean stop removes the file, and with it all of that.
+ *
+ * The file is rewritten off the hot path, a burst of changes at a time, so
+ * it lags behind the spawns by a write. What the next daemon must not miss
+ * goes first to a journal beside it, synchronously: one short line per
+ * spawned group, and the facts whenever they change. The next rewrite of
+ * the file folds the journal in and empties it.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, constants, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -71,7 +77,13 @@ interface StateContent extends DaemonFacts {
 
 export class StateFile {
   readonly path: string;
+  private readonly journalPath: string;
   private readonly dir: string;
+  /** The journal, opened (emptied) once this daemon's first file is on disk; appended to from then on. */
+  private journal: number | null = null;
+  private opened = false;
+  /** Lines appended so far: the journal may be emptied only by a write that saw them all. */
+  private appended = 0;
   private writing: Promise<void> | null = null;
   private dirty = false;
   private groups: () => GroupRecord[] = () => [];
@@ -89,6 +101,7 @@ export class StateFile {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const id = createHash("sha256").update(controlEndpoint).digest("hex").slice(0, 16);
     this.path = join(this.dir, `${id}.json`);
+    this.journalPath = join(this.dir, `${id}.journal`);
   }
 
   /** Only a folder that is ours and closed to others is trusted. */
@@ -106,7 +119,22 @@ export class StateFile {
     } catch {
       // No file, or a truncated one: nothing was left.
     }
-    return parseState(content);
+    const previous = parseState(content);
+    let journal = "";
+    try {
+      journal = readFileSync(this.journalPath, "utf8");
+    } catch {
+      // No journal: the file says it all.
+    }
+    return withJournal(previous, journal);
+  }
+
+  /**
+   * Records a group the moment it is spawned, before the daemon could be
+   * killed with it unknown: one write(2) of a line, no wait for the disk.
+   */
+  spawned(g: GroupRecord): void {
+    this.append(g);
   }
 
   /**
@@ -126,11 +154,50 @@ export class StateFile {
    */
   saveFacts(facts: DaemonFacts): void {
     this.facts = facts;
+    this.append({ facts });
+  }
+
+  private append(line: GroupRecord | { facts: DaemonFacts }): void {
+    if (this.cleared) return;
+    const fd = this.openJournal();
+    try {
+      if (fd !== null) writeSync(fd, `${JSON.stringify(line)}\n`);
+      this.appended++;
+    } catch {
+      // Lost, as a lost write of the file would be: the rewrite below still carries it.
+    }
     this.schedule();
+  }
+
+  /**
+   * The journal's lines belong to the daemon the file names: this daemon's
+   * first file goes out synchronously, before its first line, and empties
+   * what a previous daemon left (read and dealt with by then).
+   */
+  private openJournal(): number | null {
+    if (this.opened) return this.journal;
+    this.opened = true;
+    try {
+      writeFileSync(`${this.path}.tmp`, JSON.stringify(this.content()));
+      renameSync(`${this.path}.tmp`, this.path);
+    } catch {
+      // Recovery weakens, the services run on.
+    }
+    try {
+      this.journal = openSync(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    } catch {
+      // Without a journal the file alone speaks, a write behind.
+    }
+    return this.journal;
+  }
+
+  private content(): StateContent {
+    return { daemon: process.pid, boot_id: bootId(), ...this.facts, groups: this.groups() };
   }
 
   private schedule(): void {
     if (this.cleared) return;
+    this.openJournal();
     this.dirty = true;
     this.writing ??= this.flush().finally(() => (this.writing = null));
   }
@@ -138,11 +205,14 @@ export class StateFile {
   private async flush(): Promise<void> {
     while (this.dirty && !this.cleared) {
       this.dirty = false;
-      const content: StateContent = { daemon: process.pid, boot_id: bootId(), ...this.facts, groups: this.groups() };
+      const seen = this.appended;
+      const content = this.content();
       const tmp = `${this.path}.tmp`;
       try {
         await writeFile(tmp, JSON.stringify(content));
         await rename(tmp, this.path);
+        // Lines appended meanwhile are not in this file, and they set `dirty`: the next round empties the journal.
+        if (this.appended === seen && this.journal !== null && !this.cleared) ftruncateSync(this.journal, 0);
       } catch {
         // A lost write only weakens recovery after a crash; the services run on.
       }
@@ -153,6 +223,9 @@ export class StateFile {
   async clear(): Promise<void> {
     this.cleared = true;
     await this.writing;
+    if (this.journal !== null) closeSync(this.journal);
+    // The journal first: alone, without the file naming its daemon, it would still be acted on.
+    rmSync(this.journalPath, { force: true });
     rmSync(this.path, { force: true });
     rmSync(`${this.path}.tmp`, { force: true });
   }
@@ -179,6 +252,33 @@ function parseState(content: unknown): Previous {
       : [],
   };
 }
+
+/**
+ * The file's content with the journal's lines on top: groups spawned after
+ * the file was written, and the facts as last told. A line cut short by a
+ * crash, or not what it should be, is passed over.
+ */
+function withJournal(previous: Previous, journal: string): Previous {
+  const groups = [...previous.groups];
+  let facts: Record<string, unknown> | null = null;
+  for (const text of journal.split("\n")) {
+    let line: unknown;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (typeof line !== "object" || line === null) continue;
+    const o = line as Record<string, unknown>;
+    if (typeof o.facts === "object" && o.facts !== null) facts = o.facts as Record<string, unknown>;
+    else groups.push(...parseState({ groups: [o] }).groups);
+  }
+  const merged = facts === null ? previous : { ...previous, ...pickFacts(parseState(facts)) };
+  const unique = groups.filter((g, i) => groups.findIndex((h) => h.pid === g.pid && h.startTime === g.startTime) === i);
+  return { ...merged, groups: unique };
+}
+
+const pickFacts = ({ flag, app, stopped }: Previous): DaemonFacts => ({ flag, app, stopped });
 
 /** What a new daemon takes over from one that died: see `recovery`. */
 export interface Recovery {

@@ -61,7 +61,13 @@ interface FireAndForget {
 
 type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
 
-export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
+/** A process group just spawned, told before anything else happens (see `liveGroups`). */
+export interface SpawnedGroup {
+  service: string;
+  pid: number;
+}
+
+export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: [SpawnedGroup] }> {
   /** The supervised services, in the manifest's order (which snapshots follow). */
   private readonly services = new Map<string, Service>();
   private fireAndForget = new Map<string, FireAndForget>();
@@ -459,6 +465,8 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice] }> {
       },
     );
     svc.child = child;
+    // The pid is known once spawnService returns: the daemon records it before it could die with the group unknown.
+    if (child.pid !== undefined) this.emit("spawned", { service: svc.spec.name, pid: child.pid });
   }
 
   /** Spawns a fire-and-forget service: its log is opened at its first run and shared by the runs after. */

@@ -4,17 +4,40 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { currentHost, runtimeDir } from "../../src/platform/platform.js";
+import { sendRaw } from "../../src/client/client.js";
 import { StateFile } from "../../src/runner/recover.js";
 import { BIN, isAlive, Recorder, SERVICES, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon | undefined;
 let next: ReturnType<typeof execa> | undefined;
+/** Processes a failed test may leave behind, found by `sleepers`: killed by pid. */
+let strays: () => number[] = () => [];
 afterEach(async () => {
   await d?.stop();
   next?.kill("SIGTERM");
   await next;
+  for (const pid of strays()) process.kill(pid, "SIGKILL");
   d = next = undefined;
+  strays = () => [];
 });
+
+/** The live processes whose environment names `dir` (the services' DIR), by their SVC variable: a service's shell before it execs, then its `sleep`. */
+function sleepers(dir: string): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e) || !isAlive(Number(e))) continue;
+    let env: string[];
+    try {
+      env = readFileSync(`/proc/${e}/environ`, "latin1").split("\0");
+    } catch {
+      continue;
+    }
+    const svc = env.find((v) => v.startsWith("SVC="))?.slice(4);
+    if (svc === undefined || !env.includes(`DIR=${dir}`)) continue;
+    found.set(svc, [...(found.get(svc) ?? []), Number(e)]);
+  }
+  return found;
+}
 
 /** Live (not zombie) members of process group `pgid`. */
 function groupMembers(pgid: number): number[] {
@@ -68,6 +91,33 @@ services:
       await expect.poll(() => read(file).length, { interval: 10 }).toBe(2);
       expect(groupMembers(state(snap, name)!.pid!)).toEqual(expect.arrayContaining(read(file)));
     }
+  });
+
+  it("knows every group spawned before a kill in the middle of a spawn burst: nothing doubled, nothing orphaned", async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `s${i}`);
+    d = await startDaemon(`services:\n${names.map((n) => `  ${n}: { command: exec sleep 1000, env: { SVC: ${n} } }`).join("\n")}\n`);
+    const dir = d.dir;
+    strays = () => [...sleepers(dir).values()].flat();
+    const mark = d.rec.mark;
+    await d.flag();
+    // Killed as the first service of the burst runs: the burst's spawns are done, the state file's rewrite has not landed.
+    const first = (m: Recorder["messages"][number]): m is typeof m => m.topic === "event" && names.includes((m.data as { service: string }).service) && (m.data as { to: string }).to === "running";
+    await d.rec.waitFor(first, "the burst's first running service", mark);
+    d.proc.kill("SIGKILL");
+    await d.proc;
+    const old = [...sleepers(dir).values()].flat();
+    expect(old.length).toBeGreaterThan(0);
+
+    const rec = new Recorder(d.status);
+    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: dir } });
+    await rec.snapshot(() => true, "the new daemon's first snapshot");
+    // Raised again as an app would: this test is about the groups, whatever the facts on disk say.
+    await sendRaw(d.control, "green_flag");
+    const snap = await rec.snapshot((s) => names.every((n) => state(s, n)?.state === "running"), "all running again");
+    rec.close();
+    for (const pid of old) expect(isAlive(pid), `the dead daemon's ${pid} alive`).toBe(false);
+    const now = sleepers(dir);
+    for (const n of names) expect(now.get(n), n).toEqual([state(snap, n)!.pid]);
   });
 
   it("carries on with what the dead daemon was told: the flag, the app, the services stopped by request", async () => {

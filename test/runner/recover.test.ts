@@ -20,6 +20,9 @@ const left = (over: Partial<Previous> = {}): Previous => ({
   ...over,
 });
 
+/** The journal beside a state file. */
+const f = (path: string) => path.replace(/\.json$/, ".journal");
+
 const alive = (pid: number, since: number) => pid === APP.pid && since === APP.startTime;
 
 describe("recovery", () => {
@@ -66,6 +69,30 @@ describe("StateFile", () => {
     f.save(() => [{ service: "b", pid: 1, startTime: 1 }]);
     f.saveFacts({ flag: true, app: null, stopped: [] });
     expect(existsSync(f.path)).toBe(false);
+  });
+
+  it("has each spawned group and the facts on disk when the call returns, and keeps them once the rewrite empties the journal", async () => {
+    const dir = tempDir();
+    const first = new StateFile(dir, "ipc://@j/control");
+    const next = new StateFile(dir, "ipc://@j/control");
+    const groups = [{ service: "a", pid: 4242, startTime: 7 }];
+    first.spawned({ service: "b", pid: 4343, startTime: 9 });
+    first.save(() => groups);
+    first.saveFacts({ flag: true, app: null, stopped: ["web"] });
+    // No wait: what the next daemon needs is there as soon as the calls return.
+    expect(next.read()).toMatchObject({ daemon: process.pid, flag: true, stopped: ["web"], groups: [{ service: "b", pid: 4343, startTime: 9 }] });
+    groups.push({ service: "b", pid: 4343, startTime: 9 });
+    const journal = f(first.path);
+    await expect.poll(() => readFileSync(journal, "utf8")).toBe("");
+    expect(next.read()).toMatchObject({ flag: true, stopped: ["web"], groups });
+  });
+
+  it("passes over journal lines cut short or not what they should be, and counts a group in file and journal once", () => {
+    const f0 = new StateFile(tempDir(), "ipc://@k/control");
+    writeFileSync(f0.path, JSON.stringify({ daemon: 42, boot_id: BOOT, flag: false, groups: [{ service: "a", pid: 4242, startTime: 7 }] }));
+    const lines = ['{"service":"a","pid":4242,"startTime":7}', "null", '{"service":"x","pid":1,"startTime":0}', '{"facts":{"flag":true,"stopped":["web"]}}', '{"service":"b","pid":4343,"startTime":9}', '{"service":"c","pi'];
+    writeFileSync(f(f0.path), lines.join("\n"));
+    expect(f0.read()).toEqual({ daemon: 42, bootId: BOOT, flag: true, app: null, stopped: ["web"], groups: [{ service: "a", pid: 4242, startTime: 7 }, { service: "b", pid: 4343, startTime: 9 }] });
   });
 
   it("refuses a folder others may write", () => {
