@@ -1,10 +1,11 @@
 /** The control socket as other programs see it: plain words and JSON over a real REQ socket. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
 import { cli, startDaemon, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon;
-beforeAll(async () => {
+// A daemon for each test: one that restarts a service must not change what another reads.
+beforeEach(async () => {
   d = await startDaemon(`
 services:
   a: { command: exec sleep 1000, nowait: true }
@@ -12,7 +13,7 @@ services:
   elsewhere: { command: exec sleep 1000, platforms: [android] }
 `);
 });
-afterAll(() => d.stop());
+afterEach(() => d.stop());
 
 const json = async (req: unknown) => JSON.parse(await sendRaw(d.control, JSON.stringify(req)));
 
