@@ -34,6 +34,9 @@ export function checkGraph(nodes: readonly GraphNode[]): GraphIssue[] {
   return [...issues, ...findCycles(nodes, byName)];
 }
 
+/** How many known names an unknown dependency's message lists. */
+const MAX_LISTED = 10;
+
 function edgeProblem(
   node: GraphNode,
   dependency: string,
@@ -43,8 +46,9 @@ function edgeProblem(
   if (dependency === node.name) return `a service cannot depend on itself, got "${dependency}"`;
   if (target === undefined) {
     const others = [...byName.keys()].filter((name) => name !== node.name);
-    const known =
-      others.length > 0 ? `expected one of ${others.join(", ")}` : "there are no other services";
+    // A long list helps nobody, and a thousand bad entries would repeat it a thousand times.
+    const shown = others.length > MAX_LISTED ? `${others.slice(0, MAX_LISTED).join(", ")} (and ${others.length - MAX_LISTED} more)` : others.join(", ");
+    const known = others.length > 0 ? `expected one of ${shown}` : "there are no other services";
     return `unknown service "${dependency}", ${known}`;
   }
   if (target.nomonitor) {

@@ -48,6 +48,13 @@ describe("checkGraph", () => {
     ]);
   });
 
+  it("lists at most ten known names, and says how many more there are", () => {
+    const others = Array.from({ length: 12 }, (_, i) => node(`s${i}`));
+    expect(checkGraph([node("a", ["nope"]), ...others])[0]!.message).toBe(
+      'unknown service "nope", expected one of s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 (and 2 more)',
+    );
+  });
+
   it("reports a self dependency once, not as a cycle too", () => {
     expect(checkGraph([node("a", ["a", "a"])])).toEqual([
       { service: "a", dependency: "a", message: 'a service cannot depend on itself, got "a"' },

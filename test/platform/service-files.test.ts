@@ -36,6 +36,8 @@ describe("serviceFiles", () => {
     const code = lines.filter((l) => l !== "" && !l.startsWith("#"));
     expect(code).toEqual([
       "exec 2>&1",
+      // libzmq aborts a daemon out of open files; Node cannot raise its own limit.
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null',
       `exec ${env.node} ${env.bin} run -c ${env.manifest}`,
     ]);
     expect(run.content.endsWith("\n")).toBe(true);
