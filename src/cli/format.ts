@@ -107,6 +107,8 @@ export function formatHeader(snapshot: Snapshot, endpoint: string, color: boolea
     `pid ${daemon.pid}`,
     `phase ${phase}`,
     `flag ${flag}`,
+    // A daemon that took over from one killed in this boot says so: its flag was not sent to it.
+    ...(daemon.recovered_from ? [c.red(`recovered from pid ${daemon.recovered_from}`)] : []),
     endpoint,
     formatClock(snapshot.time),
   ].join("  ");

@@ -127,6 +127,8 @@ describe("formatHeader", () => {
     );
     const waiting = { ...snapshot([]), daemon: { ...snapshot([]).daemon, phase: "waiting" as const, flag: false } };
     expect(formatHeader(waiting, "ep", false)).toContain("phase waiting  flag off");
+    const recovered = { ...snapshot([]), daemon: { ...snapshot([]).daemon, recovered_from: 4100 } };
+    expect(formatHeader(recovered, "ep", false)).toContain("flag green  recovered from pid 4100  ep");
   });
 });
 
