@@ -11,6 +11,27 @@ export type RestartSpec = Pick<
   "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs"
 >;
 
+/**
+ * Why the last process ended (CONTRACT.md section 8), as the status topic
+ * names it: `stop` and `spawn_failed` are decided where the machine knows
+ * them, the rest by `exitCause` from the exit itself.
+ */
+export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed";
+
+/** Whether an exit counts as success. */
+function succeeded(exit: Exit): boolean {
+  return exit.signal === null && exit.code === 0;
+}
+
+/**
+ * The cause of an exit the daemon did not ask for. A SIGKILL nobody here sent
+ * is told apart: on Android it is most likely the phantom-process or
+ * low-memory killer, not a bug in the service.
+ */
+export function exitCause(exit: Exit): Cause {
+  if (succeeded(exit)) return "exit";
+  return exit.signal === "SIGKILL" ? "killed" : "crash";
+}
 
 /** Whether the policy wants this exit restarted at all. */
 export function wantsRestart(policy: RestartPolicy, exit: Exit): boolean {
@@ -20,7 +41,7 @@ export function wantsRestart(policy: RestartPolicy, exit: Exit): boolean {
     case "never":
       return false;
     case "on-failure":
-      return exit.signal !== null || exit.code !== 0;
+      return !succeeded(exit);
   }
 }
 

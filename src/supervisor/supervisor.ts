@@ -16,6 +16,7 @@ import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
 import type { Exit } from "../runner/exit.js";
+import type { Cause } from "./policy.js";
 import { ACTIVE, DOWN } from "./states.js";
 
 export interface SupervisorOptions {
@@ -50,6 +51,7 @@ export interface ChangeNotice {
   /** The process the change is about: the new one once running, the one that ended otherwise. */
   pid: number | null;
   exit: Exit | null;
+  cause: Cause | null;
 }
 
 /** A fire-and-forget service: its spec, its log once it has run, whether its gate wants a run. */
@@ -406,7 +408,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       const { from, to, reason } = step.change;
       const pid = to === "running" ? this.pidOf(svc) : ACTIVE.has(from) ? (svc.child?.pid ?? null) : null;
       // Subscribers first: the event need not wait for the log line's formatting.
-      this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit });
+      this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit, cause: svc.status.cause });
       svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
     for (const effect of step.effects) {

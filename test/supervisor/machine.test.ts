@@ -108,6 +108,34 @@ describe("transition", () => {
   });
 });
 
+describe("the cause of the last exit", () => {
+  const stopping = (then: "stopped" | "start") => at({ name: "stopping", pid: 42, then });
+  it.each([
+    ["a success code", "exit", running(), { type: "exited", exit: clean }],
+    ["a success code restarted by `always`", "exit", running(), { type: "exited", exit: clean }, { restart: "always" }],
+    ["another code", "crash", running(), { type: "exited", exit: { code: 3, signal: null } }],
+    ["a signal the daemon did not send", "crash", running(), { type: "exited", exit: { code: null, signal: "SIGSEGV" } }],
+    ["a SIGTERM the daemon did not send", "crash", running(), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a SIGKILL the daemon did not send", "killed", running(), { type: "exited", exit: killed }],
+    ["a SIGKILL before the spawn was confirmed", "killed", at({ name: "starting" }), { type: "exited", exit: killed }],
+    ["the stop signal", "stop", stopping("stopped"), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a clean exit on the stop signal", "stop", stopping("stopped"), { type: "exited", exit: clean }],
+    ["the stop's SIGKILL after stop_timeout", "stop", stopping("stopped"), { type: "exited", exit: killed, escalated: true }],
+    ["a restart's stop", "stop", stopping("start"), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a failed spawn", "spawn_failed", at({ name: "starting" }), { type: "spawn_failed", message: "x: no such file" }],
+    ["a failed spawn under a stop", "spawn_failed", stopping("stopped"), { type: "spawn_failed", message: "x: no such file" }],
+  ] as [string, string, ServiceStatus, MachineEvent, Partial<RestartSpec>?][])("%s -> %s", (_, cause, from, event, over = {}) => {
+    expect(transition({ ...spec, ...over }, from, event, NOW).status.cause).toBe(cause);
+  });
+
+  it("is null before the first exit and stays through the next start", () => {
+    expect(initialStatus(0).cause).toBeNull();
+    const crashed = transition(spec, running(), { type: "exited", exit: killed }, NOW).status;
+    const again = transition(spec, crashed, { type: "backoff_elapsed" }, NOW).status;
+    expect(transition(spec, again, { type: "spawned", pid: 8 }, NOW).status.cause).toBe("killed");
+  });
+});
+
 describe("durations are monotonic, whatever the wall clock does", () => {
   const HOUR = 3_600_000;
   /** A service that crashes 300 ms after each start, as read by mono, while the wall clock moves `wallStep` per event. */
@@ -182,19 +210,19 @@ describe("every (state, event) cell", () => {
   } satisfies Record<string, ServiceStatus>;
 
   // Each cell: the state after the event, then the effects, then the state's fields that changed
-  // while the state stayed; `nop`: nothing changes at all.
+  // while the state stayed, then the cause when it changed; `nop`: nothing changes at all.
   const table: Record<keyof typeof rows, string[]> = {
-    //                    start                            restart                          stop                      stop(waiting)             spawned           spawn_failed  exited                      backoff_elapsed
-    waiting:             ["starting spawn",                "starting spawn",                "stopped",                "nop",                    "nop",            "nop",        "nop",                      "nop"],
-    starting:            ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "running",        "fatal",      "backoff schedule_restart", "nop"],
-    running:             ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "nop",            "nop",        "backoff schedule_restart", "nop"],
-    backoff:             ["starting cancel_restart spawn", "starting cancel_restart spawn", "stopped cancel_restart", "waiting cancel_restart", "nop",            "nop",        "nop",                      "starting spawn"],
-    stopping:            ["stopping then:start",           "stopping then:start",           "nop",                    "stopping then:waiting",  "stopping pid:7", "stopped",    "stopped",                  "nop"],
-    "stopping(start)":   ["nop",                           "nop",                           "stopping then:stopped",  "stopping then:waiting",  "stopping pid:7", "fatal",      "starting spawn",           "nop"],
-    "stopping(waiting)": ["stopping then:start",           "stopping then:start",           "stopping then:stopped",  "nop",                    "stopping pid:7", "waiting",    "waiting",                  "nop"],
-    stopped:             ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
-    exited:              ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
-    fatal:               ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    //                     start                             restart                           stop                       stop(waiting)              spawned            spawn_failed                   exited                                   backoff_elapsed
+    waiting:             ["starting spawn",                 "starting spawn",                 "stopped",                 "nop",                     "nop",             "nop",                         "nop",                                   "nop"],
+    starting:            ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "running",         "fatal cause:spawn_failed",    "backoff schedule_restart cause:crash",  "nop"],
+    running:             ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "nop",             "nop",                         "backoff schedule_restart cause:crash",  "nop"],
+    backoff:             ["starting cancel_restart spawn",  "starting cancel_restart spawn",  "stopped cancel_restart",  "waiting cancel_restart",  "nop",             "nop",                         "nop",                                   "starting spawn"],
+    stopping:            ["stopping then:start",            "stopping then:start",            "nop",                     "stopping then:waiting",   "stopping pid:7",  "stopped cause:spawn_failed",  "stopped cause:stop",                    "nop"],
+    "stopping(start)":   ["nop",                            "nop",                            "stopping then:stopped",   "stopping then:waiting",   "stopping pid:7",  "fatal cause:spawn_failed",    "starting spawn cause:stop",             "nop"],
+    "stopping(waiting)": ["stopping then:start",            "stopping then:start",            "stopping then:stopped",   "nop",                     "stopping pid:7",  "waiting cause:spawn_failed",  "waiting cause:stop",                    "nop"],
+    stopped:             ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
+    exited:              ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
+    fatal:               ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
   };
 
   /** A step written as a cell of the table. */
@@ -204,7 +232,8 @@ describe("every (state, event) cell", () => {
     const before = from.state as unknown as Record<string, unknown>;
     const fields =
       state.name === before.name ? Object.keys(state).filter((k) => state[k] !== before[k]).map((k) => `${k}:${String(state[k])}`) : [];
-    return [state.name, ...step.effects.map((e) => e.type), ...fields].join(" ");
+    const cause = step.status.cause !== from.cause ? [`cause:${String(step.status.cause)}`] : [];
+    return [state.name, ...step.effects.map((e) => e.type), ...fields, ...cause].join(" ");
   }
 
   it("has a row for every state and a cell for every event", () => {
