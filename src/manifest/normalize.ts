@@ -67,6 +67,7 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     restartDelayMaxMs: ms(s.restart_delay_max),
     maxRestarts: s.max_restarts,
     stableAfterMs: ms(s.stable_after),
+    successExitCodes: [...new Set(s.success_exit_codes)],
   };
 }
 

@@ -29,6 +29,7 @@ const DEFAULTS = {
     restart_delay_max: "30s",
     max_restarts: 5,
     stable_after: "10s",
+    success_exit_codes: [0],
   },
   settings: {
     interval: "500ms",
@@ -131,6 +132,10 @@ const platforms = z
   .array(z.enum(PLATFORMS, expected("android or desktop")), expected("a list of platforms (android, desktop)"))
   .optional();
 
+const EXIT_CODE = expected("an exit code, an integer from 0 to 255");
+const EXIT_CODES = expected("a non-empty list of exit codes");
+const exitCodes = z.array(z.int(EXIT_CODE).min(0, EXIT_CODE).max(255, EXIT_CODE), EXIT_CODES).min(1, EXIT_CODES);
+
 const restart = z.union(
   [z.enum(RESTART_POLICIES), z.boolean()],
   expected("always, on-failure, never, true or false"),
@@ -167,6 +172,9 @@ const service = mapping(
     restart_delay_max: duration.default(d.restart_delay_max).describe("Cap of the doubling delay."),
     max_restarts: count.default(d.max_restarts).describe("Quick crashes in a row before giving up."),
     stable_after: duration.default(d.stable_after).describe("Uptime after which the crash streak resets."),
+    success_exit_codes: exitCodes
+      .default([...d.success_exit_codes])
+      .describe("Exit codes that count as success: not restarted on-failure, cause `exit`."),
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {

@@ -44,6 +44,8 @@ export interface ServiceSpec {
   maxRestarts: number;
   /** Uptime after which a run counts as stable and the crash streak resets. Default 10000 ms. */
   stableAfterMs: number;
+  /** Exit codes that count as success, for `on-failure` and the `exit` cause; never empty. Default [0]. */
+  successExitCodes: number[];
 }
 
 export interface CurveSettings {

@@ -221,7 +221,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
 function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant): Step {
   const how = describeExit(exit);
   const decision = afterExit(spec, exit, uptimeMs, s.streak);
-  const base = { ...s, exit, cause: exitCause(exit), since: now.wall };
+  const base = { ...s, exit, cause: exitCause(spec, exit), since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {
     case "exit":

@@ -3,12 +3,12 @@
  * reading passed in (OTP's restart intensity, s6's permafailon): nothing here
  * reads the time itself.
  */
-import type { RestartPolicy, ServiceSpec } from "../manifest/spec.js";
+import type { ServiceSpec } from "../manifest/spec.js";
 import type { Exit } from "../runner/exit.js";
 
 export type RestartSpec = Pick<
   ServiceSpec,
-  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs"
+  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs" | "successExitCodes"
 >;
 
 /**
@@ -18,9 +18,9 @@ export type RestartSpec = Pick<
  */
 export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed";
 
-/** Whether an exit counts as success. */
-function succeeded(exit: Exit): boolean {
-  return exit.signal === null && exit.code === 0;
+/** Whether an exit counts as success: a code of `success_exit_codes`, never a signal. */
+function succeeded(spec: RestartSpec, exit: Exit): boolean {
+  return exit.signal === null && exit.code !== null && spec.successExitCodes.includes(exit.code);
 }
 
 /**
@@ -28,20 +28,20 @@ function succeeded(exit: Exit): boolean {
  * is told apart: on Android it is most likely the phantom-process or
  * low-memory killer, not a bug in the service.
  */
-export function exitCause(exit: Exit): Cause {
-  if (succeeded(exit)) return "exit";
+export function exitCause(spec: RestartSpec, exit: Exit): Cause {
+  if (succeeded(spec, exit)) return "exit";
   return exit.signal === "SIGKILL" ? "killed" : "crash";
 }
 
 /** Whether the policy wants this exit restarted at all. */
-export function wantsRestart(policy: RestartPolicy, exit: Exit): boolean {
-  switch (policy) {
+export function wantsRestart(spec: RestartSpec, exit: Exit): boolean {
+  switch (spec.restart) {
     case "always":
       return true;
     case "never":
       return false;
     case "on-failure":
-      return !succeeded(exit);
+      return !succeeded(spec, exit);
   }
 }
 
@@ -67,7 +67,7 @@ export type Decision =
  * every quick crash look stable.
  */
 export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number): Decision {
-  if (!wantsRestart(spec.restart, exit)) return { action: "exit" };
+  if (!wantsRestart(spec, exit)) return { action: "exit" };
   if (uptimeMs >= spec.stableAfterMs) return { action: "restart", delayMs: 0, streak: 0 };
   const next = streak + 1;
   if (next > spec.maxRestarts) return { action: "fatal", streak: next };

@@ -10,6 +10,7 @@ const spec: RestartSpec = {
   restartDelayMaxMs: 30_000,
   maxRestarts: 5,
   stableAfterMs: 10_000,
+  successExitCodes: [0],
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
@@ -49,6 +50,7 @@ const rows: Row[] = [
   { name: "running --exited(crash, quick)--> backoff", from: running(), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"], reason: /exited with code 1; restarting in 100ms/, check: (s) => { expect(s.streak).toBe(1); expect(s.exit).toEqual(crash); } },
   { name: "running --exited(crash, stable)--> starting at once", from: running(T - 10_000), event: { type: "exited", exit: killed }, to: "starting", effects: ["spawn"], reason: /killed by SIGKILL; restarting/, check: (s) => { expect(s.restarts).toBe(1); expect(s.streak).toBe(0); } },
   { name: "running --exited(clean, on-failure)--> exited", from: running(), event: { type: "exited", exit: clean }, to: "exited", effects: [], reason: /exited with code 0/ },
+  { name: "running --exited(a success code, on-failure)--> exited", spec: { successExitCodes: [0, 143] }, from: running(), event: { type: "exited", exit: { code: 143, signal: null } }, to: "exited", effects: [], reason: /exited with code 143/, check: (s) => expect(s.cause).toBe("exit") },
   { name: "running --exited(clean, always)--> backoff", spec: { restart: "always" }, from: running(), event: { type: "exited", exit: clean }, to: "backoff", effects: ["schedule_restart"] },
   { name: "running --exited(crash, never)--> exited", spec: { restart: "never" }, from: running(), event: { type: "exited", exit: crash }, to: "exited", effects: [] },
   { name: "running --exited(crash past the limit)--> fatal", from: running({} as never), event: { type: "exited", exit: crash }, to: "fatal", effects: [], reason: /gave up after 5 restarts/ },

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { afterExit, backoffDelay, describeExit, wantsRestart, type RestartSpec } from "../../src/supervisor/policy.js";
+import { afterExit, backoffDelay, describeExit, exitCause, wantsRestart, type RestartSpec } from "../../src/supervisor/policy.js";
 
-const spec: RestartSpec = { restart: "on-failure", restartDelayMs: 100, restartDelayMaxMs: 1000, maxRestarts: 3, stableAfterMs: 10_000 };
+const spec: RestartSpec = {
+  restart: "on-failure",
+  restartDelayMs: 100,
+  restartDelayMaxMs: 1000,
+  maxRestarts: 3,
+  stableAfterMs: 10_000,
+  successExitCodes: [0],
+};
 
 describe("wantsRestart", () => {
   it.each([
@@ -13,7 +20,32 @@ describe("wantsRestart", () => {
     ["on-failure", 2, null, true],
     ["on-failure", null, "SIGSEGV", true],
   ] as const)("%s with code %s signal %s -> %s", (policy, code, signal, expected) => {
-    expect(wantsRestart(policy, { code, signal })).toBe(expected);
+    expect(wantsRestart({ ...spec, restart: policy }, { code, signal })).toBe(expected);
+  });
+
+  it.each([
+    [0, null, true],
+    [143, null, false],
+    [3, null, false],
+    [1, null, true],
+    [null, "SIGTERM", true],
+  ] as const)("on-failure with success_exit_codes [3, 143]: code %s signal %s -> %s", (code, signal, expected) => {
+    expect(wantsRestart({ ...spec, successExitCodes: [3, 143] }, { code, signal })).toBe(expected);
+  });
+});
+
+describe("exitCause", () => {
+  it.each([
+    [[0], 0, null, "exit"],
+    [[0], 1, null, "crash"],
+    [[0, 143], 143, null, "exit"],
+    [[143], 0, null, "crash"],
+    // A signal is never a success, whatever the codes: 143 is how a shell reports SIGTERM, not SIGTERM itself.
+    [[0, 143], null, "SIGTERM", "crash"],
+    [[0], null, "SIGKILL", "killed"],
+    [[137], null, "SIGKILL", "killed"],
+  ] as const)("success_exit_codes %j, code %s signal %s -> %s", (codes, code, signal, cause) => {
+    expect(exitCause({ ...spec, successExitCodes: [...codes] }, { code, signal })).toBe(cause);
   });
 });
 
