@@ -46,6 +46,8 @@ export interface ServiceSpec {
   stableAfterMs: number;
   /** Exit codes that count as success, for `on-failure` and the `exit` cause; never empty. Default [0]. */
   successExitCodes: number[];
+  /** Each backoff delay is drawn from delay * (1 +- this), a fraction from 0 to 1. Default 0. */
+  restartJitter: number;
 }
 
 export interface CurveSettings {

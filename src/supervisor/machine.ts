@@ -89,7 +89,8 @@ export function initialStatus(wall: number): ServiceStatus {
 /** A cell that does nothing: no change, no effects. */
 const nop = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
 
-export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant): Step {
+/** `random`: uniform in [0, 1), for the restart jitter (policy.ts); injected so that tests are exact. */
+export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant, random: () => number): Step {
   const to = (state: State, reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}): Step => ({
     status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now.wall },
     effects,
@@ -132,7 +133,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawn_failed":
           return fatal(`cannot spawn: ${ev.message}`, { cause: "spawn_failed" });
         case "exited":
-          return afterCrash(spec, s, ev.exit, 0, now);
+          return afterCrash(spec, s, ev.exit, 0, now, random);
         case "backoff_elapsed":
           return nop(s); // impossible
       }
@@ -149,7 +150,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawn_failed":
           return nop(s); // impossible
         case "exited":
-          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now);
+          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now, random);
         case "backoff_elapsed":
           return nop(s); // impossible
       }
@@ -218,9 +219,9 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
   }
 }
 
-function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant): Step {
+function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant, random: () => number): Step {
   const how = describeExit(exit);
-  const decision = afterExit(spec, exit, uptimeMs, s.streak);
+  const decision = afterExit(spec, exit, uptimeMs, s.streak, random);
   const base = { ...s, exit, cause: exitCause(spec, exit), since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {

@@ -5,10 +5,11 @@
  */
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { Exit } from "../runner/exit.js";
+import { MAX_DURATION_MS } from "../manifest/duration.js";
 
 export type RestartSpec = Pick<
   ServiceSpec,
-  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs" | "successExitCodes"
+  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs" | "successExitCodes" | "restartJitter"
 >;
 
 /**
@@ -53,6 +54,19 @@ export function backoffDelay(spec: RestartSpec, streak: number): number {
   return Math.min(spec.restartDelayMs * factor, spec.restartDelayMaxMs);
 }
 
+/**
+ * A delay drawn from delay * (1 +- restart_jitter), so that services that
+ * crashed together (the phone's killer takes several at once) do not all
+ * restart in the same instant. `random` is a source like Math.random:
+ * uniform in [0, 1). At least 1 ms, since a delay of 0 means a stable run's
+ * restart at once; at most what a timer can wait (duration.ts).
+ */
+export function jittered(spec: RestartSpec, delayMs: number, random: () => number): number {
+  if (spec.restartJitter === 0) return delayMs;
+  const drawn = Math.round(delayMs * (1 + spec.restartJitter * (2 * random() - 1)));
+  return Math.min(Math.max(drawn, 1), MAX_DURATION_MS);
+}
+
 export type Decision =
   | { action: "exit" }
   | { action: "restart"; delayMs: number; streak: number }
@@ -62,16 +76,16 @@ export type Decision =
  * What to do after a process ended on its own. A run that lasted
  * `stableAfterMs` clears the crash streak and restarts at once; otherwise the
  * streak grows, each restart waits twice as long, and more than `maxRestarts`
- * quick crashes in a row give up. `uptimeMs` must come from the monotonic
+ * quick crashes in a row give up; each wait drawn with `jittered`. `uptimeMs` must come from the monotonic
  * clock (clock.ts): on the wall clock, a boot-time clock set would make
  * every quick crash look stable.
  */
-export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number): Decision {
+export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number, random: () => number): Decision {
   if (!wantsRestart(spec, exit)) return { action: "exit" };
   if (uptimeMs >= spec.stableAfterMs) return { action: "restart", delayMs: 0, streak: 0 };
   const next = streak + 1;
   if (next > spec.maxRestarts) return { action: "fatal", streak: next };
-  return { action: "restart", delayMs: backoffDelay(spec, next), streak: next };
+  return { action: "restart", delayMs: jittered(spec, backoffDelay(spec, next), random), streak: next };
 }
 
 /** How an exit reads in events: `code 1`, `signal SIGKILL`. */

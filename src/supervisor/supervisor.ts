@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** Wall time for `since`, monotonic time for uptime and backoff; injectable so tests can make the wall clock leap. Default the system clock. */
   clock?: Clock;
+  /** Uniform in [0, 1), for the restart jitter; injectable so tests can draw exact delays. Default Math.random. */
+  random?: () => number;
 }
 
 export interface Service {
@@ -400,7 +402,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   }
 
   private dispatch(svc: Service, ev: MachineEvent): void {
-    const step = transition(svc.spec, svc.status, ev, { wall: this.clock.wall(), mono: this.clock.mono() });
+    const step = transition(svc.spec, svc.status, ev, { wall: this.clock.wall(), mono: this.clock.mono() }, this.opts.random ?? Math.random);
     svc.status = step.status;
     // Listeners hear of a change before its effects run, so an event about an
     // exit still sees the process that exited, not its replacement.

@@ -36,6 +36,7 @@ describe("defaults", () => {
         maxRestarts: 5,
         stableAfterMs: 10_000,
         successExitCodes: [0],
+        restartJitter: 0,
       },
     ]);
   });
@@ -87,6 +88,7 @@ describe("every key set", () => {
       maxRestarts: 0,
       stableAfterMs: 3_600_000,
       successExitCodes: [0, 143],
+      restartJitter: 0.125,
       restart: "never",
       enabled: false,
       platforms: ["android", "desktop"],

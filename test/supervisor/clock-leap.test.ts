@@ -28,6 +28,7 @@ const crasher: ServiceSpec = {
   // Far above any run of `exit 1`, however busy the machine: only a leaping clock could reach it.
   stableAfterMs: 60_000,
   successExitCodes: [0],
+  restartJitter: 0,
 };
 
 describe("Supervisor with a wall clock that leaps", () => {

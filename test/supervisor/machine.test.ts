@@ -11,6 +11,11 @@ const spec: RestartSpec = {
   maxRestarts: 5,
   stableAfterMs: 10_000,
   successExitCodes: [0],
+  restartJitter: 0,
+};
+/** Without restart_jitter nothing is drawn: a manifest without it runs as before. */
+const noDraw = (): number => {
+  throw new Error("drew a random number without restart_jitter");
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
@@ -78,7 +83,7 @@ rows.find((r) => r.to === "fatal" && r.event.type === "exited")!.from = { ...run
 
 describe("transition", () => {
   it.each(rows)("$name", (row) => {
-    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW);
+    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW, noDraw);
     expect(step.status.state.name).toBe(row.to);
     expect(step.effects.map((e) => e.type)).toEqual(row.effects);
     if (row.to === row.from.state.name) {
@@ -96,13 +101,13 @@ describe("transition", () => {
     let s = running();
     const delays: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, NOW);
+      const step = transition(spec, s, { type: "exited", exit: crash }, NOW, noDraw);
       s = step.status;
       if (s.state.name === "fatal") break;
       const eff = step.effects[0];
       delays.push(eff?.type === "schedule_restart" ? eff.delayMs : -1);
-      s = transition(spec, s, { type: "backoff_elapsed" }, NOW).status;
-      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW).status;
+      s = transition(spec, s, { type: "backoff_elapsed" }, NOW, noDraw).status;
+      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW, noDraw).status;
     }
     expect(delays).toEqual([100, 200, 400, 800, 1600]);
     expect(s.state.name).toBe("fatal");
@@ -127,14 +132,14 @@ describe("the cause of the last exit", () => {
     ["a failed spawn", "spawn_failed", at({ name: "starting" }), { type: "spawn_failed", message: "x: no such file" }],
     ["a failed spawn under a stop", "spawn_failed", stopping("stopped"), { type: "spawn_failed", message: "x: no such file" }],
   ] as [string, string, ServiceStatus, MachineEvent, Partial<RestartSpec>?][])("%s -> %s", (_, cause, from, event, over = {}) => {
-    expect(transition({ ...spec, ...over }, from, event, NOW).status.cause).toBe(cause);
+    expect(transition({ ...spec, ...over }, from, event, NOW, noDraw).status.cause).toBe(cause);
   });
 
   it("is null before the first exit and stays through the next start", () => {
     expect(initialStatus(0).cause).toBeNull();
-    const crashed = transition(spec, running(), { type: "exited", exit: killed }, NOW).status;
-    const again = transition(spec, crashed, { type: "backoff_elapsed" }, NOW).status;
-    expect(transition(spec, again, { type: "spawned", pid: 8 }, NOW).status.cause).toBe("killed");
+    const crashed = transition(spec, running(), { type: "exited", exit: killed }, NOW, noDraw).status;
+    const again = transition(spec, crashed, { type: "backoff_elapsed" }, NOW, noDraw).status;
+    expect(transition(spec, again, { type: "spawned", pid: 8 }, NOW, noDraw).status.cause).toBe("killed");
   });
 });
 
@@ -144,14 +149,14 @@ describe("durations are monotonic, whatever the wall clock does", () => {
   function crashLoop(wallStep: number): { trace: string[]; last: ServiceStatus; wall: number } {
     let now = { wall: WALL, mono: T };
     const later = (monoMs: number) => (now = { wall: now.wall + wallStep, mono: now.mono + monoMs });
-    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now).status;
+    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now, noDraw).status;
     const trace: string[] = [];
     for (let i = 0; i < 10 && s.state.name !== "fatal"; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, later(300));
+      const step = transition(spec, s, { type: "exited", exit: crash }, later(300), noDraw);
       s = step.status;
       trace.push(step.change?.to ?? s.state.name);
-      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100)).status;
-      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1)).status;
+      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100), noDraw).status;
+      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1), noDraw).status;
     }
     return { trace, last: s, wall: now.wall };
   }
@@ -168,14 +173,22 @@ describe("durations are monotonic, whatever the wall clock does", () => {
   it("a wall clock going back changes nothing either: a crash loop goes fatal, a stable run restarts at once", () => {
     expect(crashLoop(-HOUR).trace).toEqual(goesFatal);
     expect(crashLoop(0).trace).toEqual(goesFatal);
-    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW).status;
-    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs });
+    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW, noDraw).status;
+    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs }, noDraw);
     expect(step.status.state.name).toBe("starting");
     expect(step.status.streak).toBe(0);
   });
 
+  it("a backoff with restart_jitter waits the drawn delay, and ends at it", () => {
+    const jitter = { ...spec, restartJitter: 0.1 };
+    const step = transition(jitter, running(), { type: "exited", exit: crash }, NOW, () => 0);
+    expect(step.effects).toEqual([{ type: "schedule_restart", delayMs: 90 }]);
+    expect(step.status.state).toEqual({ name: "backoff", until: T + 90 });
+    expect(step.change?.reason).toMatch(/restarting in 90ms/);
+  });
+
   it("a backoff ends at a reading of the monotonic clock", () => {
-    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW).status;
+    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW, noDraw).status;
     expect(backoff.state).toEqual({ name: "backoff", until: T + 100 });
   });
 });
@@ -248,7 +261,7 @@ describe("every (state, event) cell", () => {
   );
 
   it.each(cells)("$row x $column -> $expected", ({ from, event, expected }) => {
-    const step = transition(spec, from, event, NOW);
+    const step = transition(spec, from, event, NOW, noDraw);
     expect(cell(from, step)).toBe(expected);
     // A change of state comes with exactly one Change, and nothing changes state without one.
     if (step.status.state.name !== from.state.name) {
