@@ -388,17 +388,17 @@ class Daemon {
     this.app = app;
     // The app it replaces leaves the snapshot: say so, once, if it was still listed as running.
     if (old?.state === "running" && old.pid !== pid) {
-      this.status.publish("event", eventBody(old.name, { from: "running", to: "exited", reason: `replaced by pid ${pid}` }, old.pid, null));
+      this.status.publish("event", eventBody(old.name, { from: "running", to: "exited", reason: `replaced by pid ${pid}` }, old.pid, null, null));
     }
-    this.status.publish("event", eventBody(name, { from: "waiting", to: app.state, reason: `green flag from pid ${pid}` }, pid, null));
+    this.status.publish("event", eventBody(name, { from: "waiting", to: app.state, reason: `green flag from pid ${pid}` }, pid, null, null));
     this.status.queueSnapshot();
     this.saveFacts();
   }
 
   // -- what the status topic says ----------------------------------------------
 
-  private onChange({ name, change, pid, exit }: ChangeNotice): void {
-    this.status.publish("event", eventBody(name, change, pid, exit));
+  private onChange({ name, change, pid, exit, cause }: ChangeNotice): void {
+    this.status.publish("event", eventBody(name, change, pid, exit, cause));
     this.status.queueSnapshot();
     this.state.save(() => this.supervisor.liveGroups().map((g) => ({ ...g, startTime: startTime(g.pid) })));
     if (change.to === "stopped" || change.from === "stopped") this.saveFacts();
@@ -412,7 +412,7 @@ class Daemon {
     const app = this.app;
     const ended = app?.check(this.clock.wall());
     if (app && ended) {
-      this.status.publish("event", eventBody(app.name, ended, app.pid, null));
+      this.status.publish("event", eventBody(app.name, ended, app.pid, null, null));
       this.saveFacts();
     }
     const groups: number[] = [];

@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from "../errors.js";
 import type { ManifestDiff } from "../manifest/diff.js";
+import type { Cause } from "../supervisor/policy.js";
 import type { StateName } from "../supervisor/states.js";
 
 export type Phase = "waiting" | "running" | "stopping";
@@ -15,6 +16,8 @@ export interface ServiceEntry {
   restarts: number;
   exit_code: number | null;
   signal: string | null;
+  /** Why the last process ended (CONTRACT.md section 8); null before the first. */
+  cause: Cause | null;
   /** ms since the epoch of the last state change. */
   since: number;
   nowait: boolean;
@@ -55,6 +58,8 @@ export interface EventMessage extends Stamp {
   pid: number | null;
   exit_code: number | null;
   signal: string | null;
+  /** As the entry's. */
+  cause: Cause | null;
   reason: string;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Change } from "../supervisor/machine.js";
 import type { Exit } from "../runner/exit.js";
+import type { Cause } from "../supervisor/policy.js";
 import type { ServiceView } from "../supervisor/supervisor.js";
 import type { GroupVitals } from "../stats/proc.js";
 import type { DaemonInfo, ServiceEntry } from "./protocol.js";
@@ -19,6 +20,7 @@ export function serviceEntry(svc: ServiceView, pid: number | null, vitals: Group
     restarts: s.restarts,
     exit_code: s.exit?.code ?? null,
     signal: s.exit?.signal ?? null,
+    cause: s.cause,
     since: s.since,
     nowait: svc.spec.nowait,
     cpu_percent: vitals?.cpuPercent ?? null,
@@ -51,8 +53,8 @@ export function snapshotBody(
   return { daemon, services: entries };
 }
 
-/** The `event` message's body: one change of one service. */
-export function eventBody(service: string, change: Change, pid: number | null, exit: Exit | null) {
+/** The `event` message's body: one change of one service; `exit` and `cause` of its last process. */
+export function eventBody(service: string, change: Change, pid: number | null, exit: Exit | null, cause: Cause | null) {
   return {
     service,
     from: change.from,
@@ -60,6 +62,7 @@ export function eventBody(service: string, change: Change, pid: number | null, e
     pid,
     exit_code: exit?.code ?? null,
     signal: exit?.signal ?? null,
+    cause,
     reason: change.reason,
   };
 }

@@ -11,12 +11,18 @@ export interface ManifestDiff {
 /**
  * A spec as JSON, every key compared. Specs come out of normalize with one
  * key order; what the manifest may order at will without changing how the
- * service runs (env keys, depends_on, platforms) is sorted, so that a
+ * service runs (env keys, depends_on, platforms, success_exit_codes) is sorted, so that a
  * reordered manifest restarts nothing.
  */
 function canonical(s: ServiceSpec): string {
   const env = Object.fromEntries(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return JSON.stringify({ ...s, env, dependsOn: [...s.dependsOn].sort(), platforms: s.platforms && [...s.platforms].sort() });
+  return JSON.stringify({
+    ...s,
+    env,
+    dependsOn: [...s.dependsOn].sort(),
+    platforms: s.platforms && [...s.platforms].sort(),
+    successExitCodes: [...s.successExitCodes].sort((a, b) => a - b),
+  });
 }
 
 const same = (a: ServiceSpec, b: ServiceSpec) => canonical(a) === canonical(b);

@@ -1,5 +1,5 @@
 /**
- * Durations and sizes as people write them in services.yaml. The patterns are
+ * Durations, sizes and percentages as people write them in services.yaml. The patterns are
  * exported so the schema (and the JSON Schema made from it) accepts exactly
  * what these parsers understand.
  */
@@ -36,6 +36,15 @@ export const DURATION_PATTERN = quantityPattern(DURATION_UNITS);
 
 /** A size string: a number, an optional space, then a unit such as `KiB`, `MB` or `M`. */
 export const SIZE_PATTERN = quantityPattern(SIZE_UNITS);
+
+/** A percentage string: a number, then `%` (`10%`, `2.5%`). */
+export const PERCENT_PATTERN = /^(\d+(?:\.\d+)?)%$/;
+
+/** `10%` as 0.1; null for anything else. */
+export function parsePercent(v: string): number | null {
+  const match = PERCENT_PATTERN.exec(v);
+  return match === null ? null : Number(match[1]) / 100;
+}
 
 /**
  * The longest duration: Node keeps a timer of at most 2^31-1 ms (24.8 days)

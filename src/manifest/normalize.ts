@@ -4,7 +4,7 @@
  * the schema and the graph check accepted, so it cannot fail on bad input.
  */
 import path from "node:path";
-import { parseDuration, parseSize } from "./duration.js";
+import { parseDuration, parsePercent, parseSize } from "./duration.js";
 import { dependencyOrder } from "./graph.js";
 import type { RawManifest, RawService, RawSettings } from "./schema.js";
 import type { Manifest, RestartPolicy, ServiceSpec, Settings } from "./spec.js";
@@ -67,6 +67,9 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     restartDelayMaxMs: ms(s.restart_delay_max),
     maxRestarts: s.max_restarts,
     stableAfterMs: ms(s.stable_after),
+    successExitCodes: [...new Set(s.success_exit_codes)],
+    // The schema let only percentages through.
+    restartJitter: parsePercent(s.restart_jitter)!,
   };
 }
 

@@ -2,15 +2,24 @@
  * The services.yaml format as zod schemas: the one source for the raw types,
  * the validation messages, the defaults and (via `z.toJSONSchema(ManifestSchema,
  * { io: "input" })`) the JSON Schema editors use. Hence only representable
- * pieces; the two refinements (interval > 0, restart_delay <= restart_delay_max)
- * are simply absent from the JSON Schema. Units and paths are normalize.ts's.
+ * pieces; the refinements (interval > 0, restart_delay <= restart_delay_max,
+ * restart_jitter <= 100%) are simply absent from the JSON Schema. Units and paths are normalize.ts's.
  *
  * Every message is phrased `expected ...`: the loader prefixes the key path
  * and appends the offending value.
  */
 import os from "node:os";
 import * as z from "zod";
-import { DURATION_PATTERN, MAX_DURATION_MS, MAX_SIZE_BYTES, SIZE_PATTERN, parseDuration, parseSize } from "./duration.js";
+import {
+  DURATION_PATTERN,
+  MAX_DURATION_MS,
+  MAX_SIZE_BYTES,
+  PERCENT_PATTERN,
+  SIZE_PATTERN,
+  parseDuration,
+  parsePercent,
+  parseSize,
+} from "./duration.js";
 import { PLATFORMS, RESTART_POLICIES } from "./spec.js";
 
 /**
@@ -29,6 +38,8 @@ const DEFAULTS = {
     restart_delay_max: "30s",
     max_restarts: 5,
     stable_after: "10s",
+    success_exit_codes: [0],
+    restart_jitter: "0%",
   },
   settings: {
     interval: "500ms",
@@ -131,6 +142,16 @@ const platforms = z
   .array(z.enum(PLATFORMS, expected("android or desktop")), expected("a list of platforms (android, desktop)"))
   .optional();
 
+const EXIT_CODE = expected("an exit code, an integer from 0 to 255");
+const EXIT_CODES = expected("a non-empty list of exit codes");
+const exitCodes = z.array(z.int(EXIT_CODE).min(0, EXIT_CODE).max(255, EXIT_CODE), EXIT_CODES).min(1, EXIT_CODES);
+
+const PERCENT = expected("a percentage from 0% to 100%, such as 10%");
+const percent = z
+  .string(PERCENT)
+  .regex(PERCENT_PATTERN, PERCENT)
+  .refine((v) => !PERCENT_PATTERN.test(v) || parsePercent(v)! <= 1, PERCENT);
+
 const restart = z.union(
   [z.enum(RESTART_POLICIES), z.boolean()],
   expected("always, on-failure, never, true or false"),
@@ -167,6 +188,10 @@ const service = mapping(
     restart_delay_max: duration.default(d.restart_delay_max).describe("Cap of the doubling delay."),
     max_restarts: count.default(d.max_restarts).describe("Quick crashes in a row before giving up."),
     stable_after: duration.default(d.stable_after).describe("Uptime after which the crash streak resets."),
+    success_exit_codes: exitCodes
+      .default([...d.success_exit_codes])
+      .describe("Exit codes that count as success: not restarted on-failure, cause `exit`."),
+    restart_jitter: percent.default(d.restart_jitter).describe("Each restart delay drawn from delay * (1 +- this)."),
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {

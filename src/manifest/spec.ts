@@ -44,6 +44,10 @@ export interface ServiceSpec {
   maxRestarts: number;
   /** Uptime after which a run counts as stable and the crash streak resets. Default 10000 ms. */
   stableAfterMs: number;
+  /** Exit codes that count as success, for `on-failure` and the `exit` cause; never empty. Default [0]. */
+  successExitCodes: number[];
+  /** Each backoff delay is drawn from delay * (1 +- this), a fraction from 0 to 1. Default 0. */
+  restartJitter: number;
 }
 
 export interface CurveSettings {

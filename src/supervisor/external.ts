@@ -41,6 +41,7 @@ export class ExternalApp {
       restarts: 0,
       exit_code: null,
       signal: null,
+      cause: null,
       since: this.since,
       nowait: false,
       cpu_percent: null,

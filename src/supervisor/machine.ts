@@ -34,7 +34,7 @@
  */
 import type { Instant } from "../clock.js";
 import type { Exit } from "../runner/exit.js";
-import { afterExit, describeExit, type RestartSpec } from "./policy.js";
+import { afterExit, describeExit, exitCause, type Cause, type RestartSpec } from "./policy.js";
 import type { AfterStop, State, StateName } from "./states.js";
 
 /** Everything the supervisor knows about one service, as data. */
@@ -46,6 +46,8 @@ export interface ServiceStatus {
   streak: number;
   /** How the last process ended. */
   exit: Exit | null;
+  /** Why the last process ended (or failed to spawn); null before the first. */
+  cause: Cause | null;
   /** When the state last changed, ms since the epoch (wall clock: people read it). */
   since: number;
 }
@@ -81,13 +83,14 @@ export interface Step {
 }
 
 export function initialStatus(wall: number): ServiceStatus {
-  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, since: wall };
+  return { state: { name: "waiting" }, restarts: 0, streak: 0, exit: null, cause: null, since: wall };
 }
 
 /** A cell that does nothing: no change, no effects. */
 const nop = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
 
-export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant): Step {
+/** `random`: uniform in [0, 1), for the restart jitter (policy.ts); injected so that tests are exact. */
+export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant, random: () => number): Step {
   const to = (state: State, reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}): Step => ({
     status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now.wall },
     effects,
@@ -95,7 +98,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
   });
   const start = (reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}) =>
     to({ name: "starting" }, reason, [...effects, { type: "spawn" }], patch);
-  const fatal = (reason: string) => to({ name: "fatal", reason }, reason);
+  const fatal = (reason: string, patch: Partial<ServiceStatus> = {}) => to({ name: "fatal", reason }, reason, [], patch);
   /** Same state, new data: no change to report. */
   const update = (state: State): Step => ({ status: { ...s, state }, effects: [], change: null });
 
@@ -128,9 +131,9 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawned":
           return to({ name: "running", pid: ev.pid, startedAt: now.mono }, "spawned");
         case "spawn_failed":
-          return fatal(`cannot spawn: ${ev.message}`);
+          return fatal(`cannot spawn: ${ev.message}`, { cause: "spawn_failed" });
         case "exited":
-          return afterCrash(spec, s, ev.exit, 0, now);
+          return afterCrash(spec, s, ev.exit, 0, now, random);
         case "backoff_elapsed":
           return nop(s); // impossible
       }
@@ -147,7 +150,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawn_failed":
           return nop(s); // impossible
         case "exited":
-          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now);
+          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now, random);
         case "backoff_elapsed":
           return nop(s); // impossible
       }
@@ -178,16 +181,19 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
           // The spawn confirmation raced the stop; keep the pid for the snapshot.
           return update({ ...st, pid: ev.pid });
         case "spawn_failed":
-          if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`);
-          return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`);
+          if (st.then === "start") return fatal(`cannot spawn: ${ev.message}`, { cause: "spawn_failed" });
+          return to({ name: st.then }, `stopped (cannot spawn: ${ev.message})`, [], { cause: "spawn_failed" });
         case "exited": {
           const how = ev.denied
             ? "processes of another user left running"
             : ev.escalated
               ? "killed after stop_timeout"
               : describeExit(ev.exit);
-          if (st.then === "start") return start(`restarted (${how})`, [], { exit: ev.exit, streak: 0 });
-          return to({ name: st.then }, `stopped (${how})`, [], { exit: ev.exit });
+          // Whatever ended it, the daemon was stopping it: a SIGKILL here is
+          // the stop's own escalation, or came too late to matter.
+          const last = { exit: ev.exit, cause: "stop" } as const;
+          if (st.then === "start") return start(`restarted (${how})`, [], { ...last, streak: 0 });
+          return to({ name: st.then }, `stopped (${how})`, [], last);
         }
         case "backoff_elapsed":
           return nop(s); // impossible
@@ -213,10 +219,10 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
   }
 }
 
-function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant): Step {
+function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant, random: () => number): Step {
   const how = describeExit(exit);
-  const decision = afterExit(spec, exit, uptimeMs, s.streak);
-  const base = { ...s, exit, since: now.wall };
+  const decision = afterExit(spec, exit, uptimeMs, s.streak, random);
+  const base = { ...s, exit, cause: exitCause(spec, exit), since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {
     case "exit":

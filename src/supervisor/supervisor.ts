@@ -16,6 +16,7 @@ import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
 import type { Exit } from "../runner/exit.js";
+import type { Cause } from "./policy.js";
 import { ACTIVE, DOWN } from "./states.js";
 
 export interface SupervisorOptions {
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** Wall time for `since`, monotonic time for uptime and backoff; injectable so tests can make the wall clock leap. Default the system clock. */
   clock?: Clock;
+  /** Uniform in [0, 1), for the restart jitter; injectable so tests can draw exact delays. Default Math.random. */
+  random?: () => number;
 }
 
 export interface Service {
@@ -50,6 +53,7 @@ export interface ChangeNotice {
   /** The process the change is about: the new one once running, the one that ended otherwise. */
   pid: number | null;
   exit: Exit | null;
+  cause: Cause | null;
 }
 
 /** A fire-and-forget service: its spec, its log once it has run, whether its gate wants a run. */
@@ -398,7 +402,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   }
 
   private dispatch(svc: Service, ev: MachineEvent): void {
-    const step = transition(svc.spec, svc.status, ev, { wall: this.clock.wall(), mono: this.clock.mono() });
+    const step = transition(svc.spec, svc.status, ev, { wall: this.clock.wall(), mono: this.clock.mono() }, this.opts.random ?? Math.random);
     svc.status = step.status;
     // Listeners hear of a change before its effects run, so an event about an
     // exit still sees the process that exited, not its replacement.
@@ -406,7 +410,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       const { from, to, reason } = step.change;
       const pid = to === "running" ? this.pidOf(svc) : ACTIVE.has(from) ? (svc.child?.pid ?? null) : null;
       // Subscribers first: the event need not wait for the log line's formatting.
-      this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit });
+      this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit, cause: svc.status.cause });
       svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
     for (const effect of step.effects) {

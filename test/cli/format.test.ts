@@ -24,6 +24,7 @@ const entry = (over: Partial<ServiceEntry>): ServiceEntry => ({
   restarts: 0,
   exit_code: null,
   signal: null,
+  cause: null,
   since: T,
   nowait: false,
   cpu_percent: null,
@@ -47,6 +48,7 @@ const event: EventMessage = {
   pid: null,
   exit_code: 1,
   signal: null,
+  cause: "crash",
   reason: "exited with code 1; restarting in 200ms",
 };
 

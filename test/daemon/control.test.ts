@@ -35,6 +35,7 @@ describe("control protocol", () => {
       restarts: 0,
       exit_code: null,
       signal: null,
+      cause: null,
       since: expect.any(Number),
       nowait: true,
       cpu_percent: expect.toBeOneOf([null, expect.any(Number)]),

@@ -25,7 +25,7 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
 }
 
-type Message = { topic: "status"; data: Snapshot } | { topic: "event"; data: EventMessage } | { topic: string; data: { seq: number } };
+export type Message = { topic: "status"; data: Snapshot } | { topic: "event"; data: EventMessage } | { topic: string; data: { seq: number } };
 
 /** Records every status-topic message and lets tests wait for one that matches. */
 export class Recorder {

@@ -38,6 +38,8 @@ describe("diffServices", () => {
       { nomonitor: true },
       { enabled: false },
       { platforms: ["android"] },
+      { success_exit_codes: [0, 143] },
+      { restart_jitter: "10%" },
     ];
     for (const change of changes) {
       const d = diff({ dep: { command: "d" }, svc: { command: "a" } }, { dep: { command: "d" }, svc: { command: "a", ...change } });
@@ -70,5 +72,11 @@ describe("diffServices", () => {
     const deps = (order: string[], platforms: string[]) => ({ x: { command: "x" }, y: { command: "y" }, svc: { command: "a", depends_on: order, platforms } });
     expect(diff(deps(["x", "y"], ["android", "desktop"]), deps(["y", "x"], ["desktop", "android"])).changed).toEqual([]);
     expect(diff({ svc: { command: "a", args: ["1", "2"] } }, { svc: { command: "a", args: ["2", "1"] } }).changed).toEqual(["svc"]);
+  });
+
+  it("does not count a new order of success_exit_codes as a change, nor the default written out", () => {
+    const codes = (success_exit_codes?: number[]) => ({ svc: { command: "a", ...(success_exit_codes && { success_exit_codes }) } });
+    expect(diff(codes([0, 143, 2]), codes([2, 0, 143])).unchanged).toEqual(["svc"]);
+    expect(diff(codes(), codes([0])).unchanged).toEqual(["svc"]);
   });
 });

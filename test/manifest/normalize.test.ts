@@ -35,6 +35,8 @@ describe("defaults", () => {
         restartDelayMaxMs: 30_000,
         maxRestarts: 5,
         stableAfterMs: 10_000,
+        successExitCodes: [0],
+        restartJitter: 0,
       },
     ]);
   });
@@ -85,6 +87,8 @@ describe("every key set", () => {
       restartDelayMaxMs: 120_000,
       maxRestarts: 0,
       stableAfterMs: 3_600_000,
+      successExitCodes: [0, 143],
+      restartJitter: 0.125,
       restart: "never",
       enabled: false,
       platforms: ["android", "desktop"],

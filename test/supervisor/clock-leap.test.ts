@@ -27,6 +27,8 @@ const crasher: ServiceSpec = {
   maxRestarts: 3,
   // Far above any run of `exit 1`, however busy the machine: only a leaping clock could reach it.
   stableAfterMs: 60_000,
+  successExitCodes: [0],
+  restartJitter: 0,
 };
 
 describe("Supervisor with a wall clock that leaps", () => {

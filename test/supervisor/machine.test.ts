@@ -10,6 +10,12 @@ const spec: RestartSpec = {
   restartDelayMaxMs: 30_000,
   maxRestarts: 5,
   stableAfterMs: 10_000,
+  successExitCodes: [0],
+  restartJitter: 0,
+};
+/** Without restart_jitter nothing is drawn: a manifest without it runs as before. */
+const noDraw = (): number => {
+  throw new Error("drew a random number without restart_jitter");
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
@@ -49,6 +55,7 @@ const rows: Row[] = [
   { name: "running --exited(crash, quick)--> backoff", from: running(), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"], reason: /exited with code 1; restarting in 100ms/, check: (s) => { expect(s.streak).toBe(1); expect(s.exit).toEqual(crash); } },
   { name: "running --exited(crash, stable)--> starting at once", from: running(T - 10_000), event: { type: "exited", exit: killed }, to: "starting", effects: ["spawn"], reason: /killed by SIGKILL; restarting/, check: (s) => { expect(s.restarts).toBe(1); expect(s.streak).toBe(0); } },
   { name: "running --exited(clean, on-failure)--> exited", from: running(), event: { type: "exited", exit: clean }, to: "exited", effects: [], reason: /exited with code 0/ },
+  { name: "running --exited(a success code, on-failure)--> exited", spec: { successExitCodes: [0, 143] }, from: running(), event: { type: "exited", exit: { code: 143, signal: null } }, to: "exited", effects: [], reason: /exited with code 143/, check: (s) => expect(s.cause).toBe("exit") },
   { name: "running --exited(clean, always)--> backoff", spec: { restart: "always" }, from: running(), event: { type: "exited", exit: clean }, to: "backoff", effects: ["schedule_restart"] },
   { name: "running --exited(crash, never)--> exited", spec: { restart: "never" }, from: running(), event: { type: "exited", exit: crash }, to: "exited", effects: [] },
   { name: "running --exited(crash past the limit)--> fatal", from: running({} as never), event: { type: "exited", exit: crash }, to: "fatal", effects: [], reason: /gave up after 5 restarts/ },
@@ -76,7 +83,7 @@ rows.find((r) => r.to === "fatal" && r.event.type === "exited")!.from = { ...run
 
 describe("transition", () => {
   it.each(rows)("$name", (row) => {
-    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW);
+    const step = transition({ ...spec, ...row.spec }, row.from, row.event, NOW, noDraw);
     expect(step.status.state.name).toBe(row.to);
     expect(step.effects.map((e) => e.type)).toEqual(row.effects);
     if (row.to === row.from.state.name) {
@@ -94,17 +101,45 @@ describe("transition", () => {
     let s = running();
     const delays: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, NOW);
+      const step = transition(spec, s, { type: "exited", exit: crash }, NOW, noDraw);
       s = step.status;
       if (s.state.name === "fatal") break;
       const eff = step.effects[0];
       delays.push(eff?.type === "schedule_restart" ? eff.delayMs : -1);
-      s = transition(spec, s, { type: "backoff_elapsed" }, NOW).status;
-      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW).status;
+      s = transition(spec, s, { type: "backoff_elapsed" }, NOW, noDraw).status;
+      s = transition(spec, s, { type: "spawned", pid: 1 }, NOW, noDraw).status;
     }
     expect(delays).toEqual([100, 200, 400, 800, 1600]);
     expect(s.state.name).toBe("fatal");
     expect(s.restarts).toBe(5);
+  });
+});
+
+describe("the cause of the last exit", () => {
+  const stopping = (then: "stopped" | "start") => at({ name: "stopping", pid: 42, then });
+  it.each([
+    ["a success code", "exit", running(), { type: "exited", exit: clean }],
+    ["a success code restarted by `always`", "exit", running(), { type: "exited", exit: clean }, { restart: "always" }],
+    ["another code", "crash", running(), { type: "exited", exit: { code: 3, signal: null } }],
+    ["a signal the daemon did not send", "crash", running(), { type: "exited", exit: { code: null, signal: "SIGSEGV" } }],
+    ["a SIGTERM the daemon did not send", "crash", running(), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a SIGKILL the daemon did not send", "killed", running(), { type: "exited", exit: killed }],
+    ["a SIGKILL before the spawn was confirmed", "killed", at({ name: "starting" }), { type: "exited", exit: killed }],
+    ["the stop signal", "stop", stopping("stopped"), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a clean exit on the stop signal", "stop", stopping("stopped"), { type: "exited", exit: clean }],
+    ["the stop's SIGKILL after stop_timeout", "stop", stopping("stopped"), { type: "exited", exit: killed, escalated: true }],
+    ["a restart's stop", "stop", stopping("start"), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
+    ["a failed spawn", "spawn_failed", at({ name: "starting" }), { type: "spawn_failed", message: "x: no such file" }],
+    ["a failed spawn under a stop", "spawn_failed", stopping("stopped"), { type: "spawn_failed", message: "x: no such file" }],
+  ] as [string, string, ServiceStatus, MachineEvent, Partial<RestartSpec>?][])("%s -> %s", (_, cause, from, event, over = {}) => {
+    expect(transition({ ...spec, ...over }, from, event, NOW, noDraw).status.cause).toBe(cause);
+  });
+
+  it("is null before the first exit and stays through the next start", () => {
+    expect(initialStatus(0).cause).toBeNull();
+    const crashed = transition(spec, running(), { type: "exited", exit: killed }, NOW, noDraw).status;
+    const again = transition(spec, crashed, { type: "backoff_elapsed" }, NOW, noDraw).status;
+    expect(transition(spec, again, { type: "spawned", pid: 8 }, NOW, noDraw).status.cause).toBe("killed");
   });
 });
 
@@ -114,14 +149,14 @@ describe("durations are monotonic, whatever the wall clock does", () => {
   function crashLoop(wallStep: number): { trace: string[]; last: ServiceStatus; wall: number } {
     let now = { wall: WALL, mono: T };
     const later = (monoMs: number) => (now = { wall: now.wall + wallStep, mono: now.mono + monoMs });
-    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now).status;
+    let s = transition(spec, at({ name: "starting" }), { type: "spawned", pid: 1 }, now, noDraw).status;
     const trace: string[] = [];
     for (let i = 0; i < 10 && s.state.name !== "fatal"; i++) {
-      const step = transition(spec, s, { type: "exited", exit: crash }, later(300));
+      const step = transition(spec, s, { type: "exited", exit: crash }, later(300), noDraw);
       s = step.status;
       trace.push(step.change?.to ?? s.state.name);
-      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100)).status;
-      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1)).status;
+      if (s.state.name === "backoff") s = transition(spec, s, { type: "backoff_elapsed" }, later(100), noDraw).status;
+      if (s.state.name === "starting") s = transition(spec, s, { type: "spawned", pid: 1 }, later(1), noDraw).status;
     }
     return { trace, last: s, wall: now.wall };
   }
@@ -138,14 +173,22 @@ describe("durations are monotonic, whatever the wall clock does", () => {
   it("a wall clock going back changes nothing either: a crash loop goes fatal, a stable run restarts at once", () => {
     expect(crashLoop(-HOUR).trace).toEqual(goesFatal);
     expect(crashLoop(0).trace).toEqual(goesFatal);
-    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW).status;
-    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs });
+    const up = transition(spec, { ...at({ name: "starting" }), streak: 3 }, { type: "spawned", pid: 1 }, NOW, noDraw).status;
+    const step = transition(spec, up, { type: "exited", exit: crash }, { wall: WALL - HOUR, mono: T + spec.stableAfterMs }, noDraw);
     expect(step.status.state.name).toBe("starting");
     expect(step.status.streak).toBe(0);
   });
 
+  it("a backoff with restart_jitter waits the drawn delay, and ends at it", () => {
+    const jitter = { ...spec, restartJitter: 0.1 };
+    const step = transition(jitter, running(), { type: "exited", exit: crash }, NOW, () => 0);
+    expect(step.effects).toEqual([{ type: "schedule_restart", delayMs: 90 }]);
+    expect(step.status.state).toEqual({ name: "backoff", until: T + 90 });
+    expect(step.change?.reason).toMatch(/restarting in 90ms/);
+  });
+
   it("a backoff ends at a reading of the monotonic clock", () => {
-    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW).status;
+    const backoff = transition(spec, running(), { type: "exited", exit: crash }, NOW, noDraw).status;
     expect(backoff.state).toEqual({ name: "backoff", until: T + 100 });
   });
 });
@@ -182,19 +225,19 @@ describe("every (state, event) cell", () => {
   } satisfies Record<string, ServiceStatus>;
 
   // Each cell: the state after the event, then the effects, then the state's fields that changed
-  // while the state stayed; `nop`: nothing changes at all.
+  // while the state stayed, then the cause when it changed; `nop`: nothing changes at all.
   const table: Record<keyof typeof rows, string[]> = {
-    //                    start                            restart                          stop                      stop(waiting)             spawned           spawn_failed  exited                      backoff_elapsed
-    waiting:             ["starting spawn",                "starting spawn",                "stopped",                "nop",                    "nop",            "nop",        "nop",                      "nop"],
-    starting:            ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "running",        "fatal",      "backoff schedule_restart", "nop"],
-    running:             ["nop",                           "stopping kill",                 "stopping kill",          "stopping kill",          "nop",            "nop",        "backoff schedule_restart", "nop"],
-    backoff:             ["starting cancel_restart spawn", "starting cancel_restart spawn", "stopped cancel_restart", "waiting cancel_restart", "nop",            "nop",        "nop",                      "starting spawn"],
-    stopping:            ["stopping then:start",           "stopping then:start",           "nop",                    "stopping then:waiting",  "stopping pid:7", "stopped",    "stopped",                  "nop"],
-    "stopping(start)":   ["nop",                           "nop",                           "stopping then:stopped",  "stopping then:waiting",  "stopping pid:7", "fatal",      "starting spawn",           "nop"],
-    "stopping(waiting)": ["stopping then:start",           "stopping then:start",           "stopping then:stopped",  "nop",                    "stopping pid:7", "waiting",    "waiting",                  "nop"],
-    stopped:             ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
-    exited:              ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
-    fatal:               ["starting spawn",                "starting spawn",                "nop",                    "waiting",                "nop",            "nop",        "nop",                      "nop"],
+    //                     start                             restart                           stop                       stop(waiting)              spawned            spawn_failed                   exited                                   backoff_elapsed
+    waiting:             ["starting spawn",                 "starting spawn",                 "stopped",                 "nop",                     "nop",             "nop",                         "nop",                                   "nop"],
+    starting:            ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "running",         "fatal cause:spawn_failed",    "backoff schedule_restart cause:crash",  "nop"],
+    running:             ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "nop",             "nop",                         "backoff schedule_restart cause:crash",  "nop"],
+    backoff:             ["starting cancel_restart spawn",  "starting cancel_restart spawn",  "stopped cancel_restart",  "waiting cancel_restart",  "nop",             "nop",                         "nop",                                   "starting spawn"],
+    stopping:            ["stopping then:start",            "stopping then:start",            "nop",                     "stopping then:waiting",   "stopping pid:7",  "stopped cause:spawn_failed",  "stopped cause:stop",                    "nop"],
+    "stopping(start)":   ["nop",                            "nop",                            "stopping then:stopped",   "stopping then:waiting",   "stopping pid:7",  "fatal cause:spawn_failed",    "starting spawn cause:stop",             "nop"],
+    "stopping(waiting)": ["stopping then:start",            "stopping then:start",            "stopping then:stopped",   "nop",                     "stopping pid:7",  "waiting cause:spawn_failed",  "waiting cause:stop",                    "nop"],
+    stopped:             ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
+    exited:              ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
+    fatal:               ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
   };
 
   /** A step written as a cell of the table. */
@@ -204,7 +247,8 @@ describe("every (state, event) cell", () => {
     const before = from.state as unknown as Record<string, unknown>;
     const fields =
       state.name === before.name ? Object.keys(state).filter((k) => state[k] !== before[k]).map((k) => `${k}:${String(state[k])}`) : [];
-    return [state.name, ...step.effects.map((e) => e.type), ...fields].join(" ");
+    const cause = step.status.cause !== from.cause ? [`cause:${String(step.status.cause)}`] : [];
+    return [state.name, ...step.effects.map((e) => e.type), ...fields, ...cause].join(" ");
   }
 
   it("has a row for every state and a cell for every event", () => {
@@ -217,7 +261,7 @@ describe("every (state, event) cell", () => {
   );
 
   it.each(cells)("$row x $column -> $expected", ({ from, event, expected }) => {
-    const step = transition(spec, from, event, NOW);
+    const step = transition(spec, from, event, NOW, noDraw);
     expect(cell(from, step)).toBe(expected);
     // A change of state comes with exactly one Change, and nothing changes state without one.
     if (step.status.state.name !== from.state.name) {

@@ -1,7 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { afterExit, backoffDelay, describeExit, wantsRestart, type RestartSpec } from "../../src/supervisor/policy.js";
+import { afterExit, backoffDelay, describeExit, exitCause, jittered, wantsRestart, type RestartSpec } from "../../src/supervisor/policy.js";
 
-const spec: RestartSpec = { restart: "on-failure", restartDelayMs: 100, restartDelayMaxMs: 1000, maxRestarts: 3, stableAfterMs: 10_000 };
+const spec: RestartSpec = {
+  restart: "on-failure",
+  restartDelayMs: 100,
+  restartDelayMaxMs: 1000,
+  maxRestarts: 3,
+  stableAfterMs: 10_000,
+  successExitCodes: [0],
+  restartJitter: 0,
+};
+/** Without restart_jitter nothing is drawn. */
+const noDraw = (): number => {
+  throw new Error("drew a random number without restart_jitter");
+};
 
 describe("wantsRestart", () => {
   it.each([
@@ -13,7 +25,32 @@ describe("wantsRestart", () => {
     ["on-failure", 2, null, true],
     ["on-failure", null, "SIGSEGV", true],
   ] as const)("%s with code %s signal %s -> %s", (policy, code, signal, expected) => {
-    expect(wantsRestart(policy, { code, signal })).toBe(expected);
+    expect(wantsRestart({ ...spec, restart: policy }, { code, signal })).toBe(expected);
+  });
+
+  it.each([
+    [0, null, true],
+    [143, null, false],
+    [3, null, false],
+    [1, null, true],
+    [null, "SIGTERM", true],
+  ] as const)("on-failure with success_exit_codes [3, 143]: code %s signal %s -> %s", (code, signal, expected) => {
+    expect(wantsRestart({ ...spec, successExitCodes: [3, 143] }, { code, signal })).toBe(expected);
+  });
+});
+
+describe("exitCause", () => {
+  it.each([
+    [[0], 0, null, "exit"],
+    [[0], 1, null, "crash"],
+    [[0, 143], 143, null, "exit"],
+    [[143], 0, null, "crash"],
+    // A signal is never a success, whatever the codes: 143 is how a shell reports SIGTERM, not SIGTERM itself.
+    [[0, 143], null, "SIGTERM", "crash"],
+    [[0], null, "SIGKILL", "killed"],
+    [[137], null, "SIGKILL", "killed"],
+  ] as const)("success_exit_codes %j, code %s signal %s -> %s", (codes, code, signal, cause) => {
+    expect(exitCause({ ...spec, successExitCodes: [...codes] }, { code, signal })).toBe(cause);
   });
 });
 
@@ -26,18 +63,45 @@ describe("backoffDelay", () => {
 describe("afterExit", () => {
   const crash = { code: 1, signal: null };
   it("restarts at once after a stable run and clears the streak", () => {
-    expect(afterExit(spec, crash, 10_000, 2)).toEqual({ action: "restart", delayMs: 0, streak: 0 });
+    expect(afterExit(spec, crash, 10_000, 2, noDraw)).toEqual({ action: "restart", delayMs: 0, streak: 0 });
   });
   it("backs off after a quick crash", () => {
-    expect(afterExit(spec, crash, 50, 0)).toEqual({ action: "restart", delayMs: 100, streak: 1 });
-    expect(afterExit(spec, crash, 50, 2)).toEqual({ action: "restart", delayMs: 400, streak: 3 });
+    expect(afterExit(spec, crash, 50, 0, noDraw)).toEqual({ action: "restart", delayMs: 100, streak: 1 });
+    expect(afterExit(spec, crash, 50, 2, noDraw)).toEqual({ action: "restart", delayMs: 400, streak: 3 });
   });
   it("goes fatal after more than max_restarts quick crashes in a row", () => {
-    expect(afterExit(spec, crash, 50, 3)).toEqual({ action: "fatal", streak: 4 });
-    expect(afterExit({ ...spec, maxRestarts: 0 }, crash, 50, 0)).toEqual({ action: "fatal", streak: 1 });
+    expect(afterExit(spec, crash, 50, 3, noDraw)).toEqual({ action: "fatal", streak: 4 });
+    expect(afterExit({ ...spec, maxRestarts: 0 }, crash, 50, 0, noDraw)).toEqual({ action: "fatal", streak: 1 });
   });
   it("lets a clean exit end an on-failure service", () => {
-    expect(afterExit(spec, { code: 0, signal: null }, 50, 0)).toEqual({ action: "exit" });
+    expect(afterExit(spec, { code: 0, signal: null }, 50, 0, noDraw)).toEqual({ action: "exit" });
+  });
+});
+
+describe("restart_jitter", () => {
+  const jitter = { ...spec, restartJitter: 0.1 };
+  const crash = { code: 1, signal: null };
+  it.each([
+    [0, 90],
+    [0.25, 95],
+    [0.5, 100],
+    [0.75, 105],
+    [0.999_999, 110],
+  ])("draws delay * (1 +- 10%%): random %s -> %s ms", (r, delay) => {
+    expect(jittered(jitter, 100, () => r)).toBe(delay);
+    expect(afterExit(jitter, crash, 50, 0, () => r)).toEqual({ action: "restart", delayMs: delay, streak: 1 });
+  });
+  it("jitters the doubled and the capped delay alike", () => {
+    expect(afterExit(jitter, crash, 50, 2, () => 0)).toEqual({ action: "restart", delayMs: 360, streak: 3 });
+    expect(afterExit(jitter, crash, 50, 2, () => 0.999_999)).toEqual({ action: "restart", delayMs: 440, streak: 3 });
+    expect(jittered(jitter, spec.restartDelayMaxMs, () => 0.999_999)).toBe(1100);
+  });
+  it("never draws 0, which would read as a stable run's restart at once, nor past what a timer can wait", () => {
+    expect(jittered({ ...spec, restartJitter: 1 }, 100, () => 0)).toBe(1);
+    expect(jittered({ ...spec, restartJitter: 1 }, 2 ** 31 - 1, () => 0.999_999)).toBe(2 ** 31 - 1);
+  });
+  it("leaves a stable run's restart at once and draws nothing then", () => {
+    expect(afterExit(jitter, crash, 10_000, 2, noDraw)).toEqual({ action: "restart", delayMs: 0, streak: 0 });
   });
 });
 
