@@ -50,3 +50,8 @@ export const logLines = (file: string): [string, string][] =>
 /** The log of service `name` under `dir`/logs, never rotated; a write error fails the test run. */
 export const logIn = (dir: string, name: string): ServiceLog =>
   openServiceLog({ dir: join(dir, "logs"), name, maxSizeBytes: 0, keep: 1, onError: (e) => { throw e; } });
+
+/** A random source for specs without restart_jitter: nothing may be drawn, so a manifest without it runs as before. */
+export const noDraw = (): number => {
+  throw new Error("drew a random number without restart_jitter");
+};

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { noDraw } from "../helpers/specs.js";
 import { isDeepStrictEqual } from "node:util";
 import { initialStatus, transition, type MachineEvent, type ServiceStatus, type Step } from "../../src/supervisor/machine.js";
 import type { RestartSpec } from "../../src/supervisor/policy.js";
@@ -12,10 +13,6 @@ const spec: RestartSpec = {
   stableAfterMs: 10_000,
   successExitCodes: [0],
   restartJitter: 0,
-};
-/** Without restart_jitter nothing is drawn: a manifest without it runs as before. */
-const noDraw = (): number => {
-  throw new Error("drew a random number without restart_jitter");
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;

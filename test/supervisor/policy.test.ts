@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { noDraw } from "../helpers/specs.js";
 import { afterExit, backoffDelay, describeExit, exitCause, jittered, wantsRestart, type RestartSpec } from "../../src/supervisor/policy.js";
 
 const spec: RestartSpec = {
@@ -9,10 +10,6 @@ const spec: RestartSpec = {
   stableAfterMs: 10_000,
   successExitCodes: [0],
   restartJitter: 0,
-};
-/** Without restart_jitter nothing is drawn. */
-const noDraw = (): number => {
-  throw new Error("drew a random number without restart_jitter");
 };
 
 describe("wantsRestart", () => {
