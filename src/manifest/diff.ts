@@ -19,7 +19,7 @@ function canonical(s: ServiceSpec): string {
   return JSON.stringify({
     ...s,
     env,
-    dependsOn: [...s.dependsOn].sort(),
+    dependsOn: [...s.dependsOn].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     platforms: s.platforms && [...s.platforms].sort(),
     successExitCodes: [...s.successExitCodes].sort((a, b) => a - b),
   });

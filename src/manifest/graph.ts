@@ -1,21 +1,26 @@
 /**
  * The depends_on graph: what may depend on what, and the start order.
  */
+import type { Dependency } from "./spec.js";
 
 /** What the graph needs to know of a service. */
 export interface GraphNode {
   readonly name: string;
-  readonly dependsOn: readonly string[];
+  readonly dependsOn: readonly Dependency[];
   readonly nowait: boolean;
   readonly nomonitor: boolean;
+  readonly oneshot: boolean;
 }
 
-/** A bad depends_on entry: `service` lists `dependency`. */
+/** A bad depends_on entry: `service` lists `dependency`; `condition`: the fault is the condition, not the name. */
 export interface GraphIssue {
   service: string;
   dependency: string;
   message: string;
+  condition?: true;
 }
+
+const names = (node: GraphNode) => [...new Set(node.dependsOn.map((d) => d.name))];
 
 /**
  * Unknown targets, self dependencies, dependencies that can never be
@@ -26,9 +31,15 @@ export function checkGraph(nodes: readonly GraphNode[]): GraphIssue[] {
   const byName = new Map(nodes.map((node) => [node.name, node]));
   const issues: GraphIssue[] = [];
   for (const node of nodes) {
-    for (const dependency of new Set(node.dependsOn)) {
+    for (const dependency of names(node)) {
       const message = edgeProblem(node, dependency, byName);
       if (message !== null) issues.push({ service: node.name, dependency, message });
+    }
+    for (const { name, condition } of node.dependsOn) {
+      const target = byName.get(name);
+      if (condition === "completed" && target !== undefined && !target.nomonitor && !target.oneshot) {
+        issues.push({ service: node.name, dependency: name, condition: true, message: `"${name}" is not oneshot: it never completes; expected started or ready` });
+      }
     }
   }
   return [...issues, ...findCycles(nodes, byName)];
@@ -77,7 +88,7 @@ function findCycles(
   const onPath = new Map<string, number>();
   const enter = (node: GraphNode) => {
     onPath.set(node.name, path.length);
-    path.push({ name: node.name, left: [...new Set(node.dependsOn)].reverse() });
+    path.push({ name: node.name, left: names(node).reverse() });
   };
 
   for (const root of nodes) {
@@ -116,12 +127,12 @@ function findCycles(
  * a manifest that failed validation.
  */
 export function dependencyOrder<T extends GraphNode>(nodes: readonly T[]): T[] {
-  const names = new Set(nodes.map((node) => node.name));
+  const known = new Set(nodes.map((node) => node.name));
   const placed = new Set<string>();
   const order: T[] = [];
   const rest = [...nodes];
   const ready = (node: T) =>
-    node.dependsOn.every((d) => placed.has(d) || d === node.name || !names.has(d));
+    node.dependsOn.every(({ name }) => placed.has(name) || name === node.name || !known.has(name));
   while (rest.length > 0) {
     const index = rest.findIndex(ready);
     // Only a cycle leaves nothing ready; keep file order for what remains.

@@ -5,7 +5,8 @@
  *
  * It is looser than `flowinit validate` in a few places that JSON Schema cannot
  * express: `interval` > 0, `restart_delay` <= `restart_delay_max`, and the
- * depends_on graph (unknown, self, cycles, nowait/nomonitor rules). The list of
+ * depends_on graph (unknown, self, cycles, nowait/nomonitor rules, `completed`
+ * on a service that is not oneshot). The list of
  * stop signals is this platform's (os.constants.signals), so the checked-in
  * file is generated on Linux.
  *

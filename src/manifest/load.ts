@@ -10,7 +10,7 @@ import { type Diagnostic, type Result, err, ok } from "../errors.js";
 import { type GraphNode, checkGraph } from "./graph.js";
 import { normalize } from "./normalize.js";
 import { ManifestSchema } from "./schema.js";
-import type { Manifest } from "./spec.js";
+import type { Dependency, Manifest } from "./spec.js";
 import { MAX_MANIFEST_BYTES, parseYaml } from "./yaml.js";
 
 /** Services in one manifest; a phone runs a few dozen. Checked before the schema looks at any of them. */
@@ -206,21 +206,28 @@ function serviceOrder(doc: Document, data: unknown): string[] {
  */
 function graphProblems(data: unknown, order: readonly string[]): Located[] {
   const services = field(data, "services");
-  const dependsOn = (name: string): unknown[] => {
-    const list = field(field(services, name), "depends_on");
-    return Array.isArray(list) ? list : [];
+  const raw = (name: string): unknown => field(field(services, name), "depends_on");
+  const dependencies = (name: string): Dependency[] => {
+    const v = raw(name);
+    if (Array.isArray(v)) return v.filter((d): d is string => typeof d === "string").map((d) => ({ name: d, condition: "ready" }));
+    if (typeof v !== "object" || v === null) return [];
+    // A condition the schema rejects still names a service to check.
+    return Object.entries(v).map(([d, c]) => ({ name: d, condition: c === "completed" || c === "started" ? c : "ready" }));
   };
   const nodes: GraphNode[] = order.map((name) => ({
     name,
-    dependsOn: dependsOn(name).filter((d): d is string => typeof d === "string"),
+    dependsOn: dependencies(name),
     nowait: field(field(services, name), "nowait") === true,
     nomonitor: field(field(services, name), "nomonitor") === true,
+    oneshot: field(field(services, name), "oneshot") === true,
   }));
-  return checkGraph(nodes).map((issue) => ({
-    path: ["services", issue.service, "depends_on", dependsOn(issue.service).indexOf(issue.dependency)],
-    at: "value",
-    message: issue.message,
-  }));
+  return checkGraph(nodes).map((issue): Located => {
+    const v = raw(issue.service);
+    const base = ["services", issue.service, "depends_on"];
+    // In the mapping form, the key names the dependency and the value is its condition.
+    if (!Array.isArray(v)) return { path: [...base, issue.dependency], at: issue.condition ? "value" : "key", message: issue.message };
+    return { path: [...base, v.indexOf(issue.dependency)], at: "value", message: issue.message };
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parseDuration, parsePercent, parseSize } from "./duration.js";
 import { dependencyOrder } from "./graph.js";
 import type { RawManifest, RawService, RawSettings } from "./schema.js";
-import type { Manifest, RestartPolicy, ServiceSpec, Settings } from "./spec.js";
+import type { Dependency, Manifest, RestartPolicy, ServiceSpec, Settings } from "./spec.js";
 
 /**
  * `file` may be relative; relative paths inside are resolved against its
@@ -60,7 +60,7 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     restart: restartPolicy(s.restart),
     env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, String(v)])),
     cwd: path.resolve(dir, s.cwd ?? "."),
-    dependsOn: [...new Set(s.depends_on ?? [])],
+    dependsOn: dependencies(s.depends_on),
     stopSignal: toSignal(s.stop_signal),
     stopTimeoutMs: ms(s.stop_timeout),
     restartDelayMs: ms(s.restart_delay),
@@ -70,7 +70,15 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     successExitCodes: [...new Set(s.success_exit_codes)],
     // The schema let only percentages through.
     restartJitter: parsePercent(s.restart_jitter)!,
+    oneshot: s.oneshot,
   };
+}
+
+/** Both forms of depends_on as one list; the list form waits for `ready`, and names itself once. */
+function dependencies(v: RawService["depends_on"]): Dependency[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) return [...new Set(v)].map((name) => ({ name, condition: "ready" }));
+  return Object.entries(v).map(([name, condition]) => ({ name, condition }));
 }
 
 const asList = (v: string | string[] | undefined): string[] | null =>

@@ -20,7 +20,7 @@ import {
   parsePercent,
   parseSize,
 } from "./duration.js";
-import { PLATFORMS, RESTART_POLICIES } from "./spec.js";
+import { CONDITIONS, PLATFORMS, RESTART_POLICIES } from "./spec.js";
 
 /**
  * Defaults of the optional keys, written as they would be in YAML so the JSON
@@ -40,6 +40,7 @@ const DEFAULTS = {
     stable_after: "10s",
     success_exit_codes: [0],
     restart_jitter: "0%",
+    oneshot: false,
   },
   settings: {
     interval: "500ms",
@@ -165,8 +166,15 @@ const env = z
   )
   .optional();
 
+const DEPENDS_ON = expected("a list of service names, or a mapping of service names to started, ready or completed");
 const dependsOn = z
-  .array(z.string(expected("a service name")), expected("a list of service names"))
+  .union(
+    [
+      z.array(z.string(expected("a service name")), DEPENDS_ON),
+      z.record(z.string(), z.enum(CONDITIONS, expected("started, ready or completed")), DEPENDS_ON),
+    ],
+    DEPENDS_ON,
+  )
   .optional();
 
 const d = DEFAULTS.service;
@@ -181,7 +189,9 @@ const service = mapping(
     restart: restart.default(d.restart).describe("Restart policy; true = always, false = never."),
     env: env.describe("Merged over the daemon's environment."),
     cwd: nonEmptyString.optional().describe("Working directory, relative to the manifest's folder."),
-    depends_on: dependsOn.describe("Services that must be running before this one starts."),
+    depends_on: dependsOn.describe(
+      "Services to wait for: a list (each running), or a mapping of names to started, ready or completed (a oneshot that exited with a success code).",
+    ),
     stop_signal: signal.default(d.stop_signal).describe("Sent to the process group to stop it."),
     stop_timeout: duration.default(d.stop_timeout).describe("Then SIGKILL to the process group."),
     restart_delay: duration.default(d.restart_delay).describe("First delay after a quick crash, doubling."),
@@ -192,6 +202,7 @@ const service = mapping(
       .default([...d.success_exit_codes])
       .describe("Exit codes that count as success: not restarted on-failure, cause `exit`."),
     restart_jitter: percent.default(d.restart_jitter).describe("Each restart delay drawn from delay * (1 +- this)."),
+    oneshot: bool.default(d.oneshot).describe("A task run to completion: a success code ends it, `completed` for its dependents."),
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {

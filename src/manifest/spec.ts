@@ -9,6 +9,15 @@ export type Platform = (typeof PLATFORMS)[number];
 export const RESTART_POLICIES = ["always", "on-failure", "never"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
+/** What a dependent waits for (CONTRACT.md section 8); the list form of depends_on means `ready`. */
+export const CONDITIONS = ["started", "ready", "completed"] as const;
+export type Condition = (typeof CONDITIONS)[number];
+
+export interface Dependency {
+  name: string;
+  condition: Condition;
+}
+
 export interface ServiceSpec {
   /** The key under `services:`; may contain dots (`ai.flow.app`). */
   name: string;
@@ -30,8 +39,8 @@ export interface ServiceSpec {
   env: Record<string, string>;
   /** Absolute working directory; relative paths are resolved against the manifest's folder. Default: that folder. */
   cwd: string;
-  /** Services that must be running before this one starts. Default []. */
-  dependsOn: string[];
+  /** What must hold of other services before this one starts, one entry a name, in file order. Default []. */
+  dependsOn: Dependency[];
   /** Signal sent to the whole process group to stop it. Default "SIGTERM". */
   stopSignal: NodeJS.Signals;
   /** Then SIGKILL to the group. Default 5000 ms. */
@@ -48,6 +57,8 @@ export interface ServiceSpec {
   successExitCodes: number[];
   /** Each backoff delay is drawn from delay * (1 +- this), a fraction from 0 to 1. Default 0. */
   restartJitter: number;
+  /** A task run to completion: a success code ends it (`exited`, cause `exit`) whatever `restart` says. Default false. */
+  oneshot: boolean;
 }
 
 export interface CurveSettings {

@@ -9,7 +9,7 @@ import { MAX_DURATION_MS } from "../manifest/duration.js";
 
 export type RestartSpec = Pick<
   ServiceSpec,
-  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs" | "successExitCodes" | "restartJitter"
+  "restart" | "restartDelayMs" | "restartDelayMaxMs" | "maxRestarts" | "stableAfterMs" | "successExitCodes" | "restartJitter" | "oneshot"
 >;
 
 /**
@@ -34,8 +34,9 @@ export function exitCause(spec: RestartSpec, exit: Exit): Cause {
   return exit.signal === "SIGKILL" ? "killed" : "crash";
 }
 
-/** Whether the policy wants this exit restarted at all. */
+/** Whether the policy wants this exit restarted at all; a oneshot's success is its end, whatever the policy. */
 export function wantsRestart(spec: RestartSpec, exit: Exit): boolean {
+  if (spec.oneshot && succeeded(spec, exit)) return false;
   switch (spec.restart) {
     case "always":
       return true;

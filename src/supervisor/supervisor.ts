@@ -341,7 +341,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
     const stopOne = (name: string): Promise<void> => {
       let p = stopping.get(name);
       if (p === undefined) {
-        const dependents = [...set].filter((d) => this.must(d).spec.dependsOn.includes(name));
+        const dependents = [...set].filter((d) => this.must(d).spec.dependsOn.some((dep) => dep.name === name));
         p = Promise.all(dependents.map(stopOne)).then(() => {
           const svc = this.services.get(name);
           return svc === undefined || svc.wanted ? undefined : this.halt(svc, reason);
@@ -368,24 +368,41 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
     this.reconcile(reason);
   }
 
-  /** Starts every wanted, waiting service whose dependencies are running, and fires what is due. */
+  /** Starts every wanted, waiting service whose dependencies hold, and fires what is due. */
   private reconcile(reason: string): void {
     for (const svc of this.services.values()) {
-      if (svc.wanted && svc.status.state.name === "waiting" && this.dependenciesRunning(svc.spec)) {
+      if (svc.wanted && svc.status.state.name === "waiting" && this.dependenciesHold(svc.spec)) {
         this.dispatch(svc, { type: "start", reason });
       }
     }
     for (const f of this.fireAndForget.values()) {
-      if (f.due && this.dependenciesRunning(f.spec)) {
+      if (f.due && this.dependenciesHold(f.spec)) {
         f.due = false;
         this.fire(f);
       }
     }
   }
 
-  /** Whether every dependency of `spec` runs; one this platform does not supervise blocks nothing. */
-  private dependenciesRunning(spec: ServiceSpec): boolean {
-    return spec.dependsOn.every((d) => (this.services.get(d)?.status.state.name ?? "running") === "running");
+  /**
+   * Whether every condition of `spec` on its dependencies holds; one this
+   * platform does not supervise blocks nothing. Without ready checks, a
+   * spawned service is `running` at once, so `started` and `ready` both mean
+   * `running`; a oneshot that completed was started too, and keeps it.
+   */
+  private dependenciesHold(spec: ServiceSpec): boolean {
+    return spec.dependsOn.every(({ name, condition }) => {
+      const status = this.services.get(name)?.status;
+      if (status === undefined) return true;
+      const completed = status.state.name === "exited" && status.cause === "exit";
+      switch (condition) {
+        case "started":
+          return status.state.name === "running" || completed;
+        case "ready":
+          return status.state.name === "running";
+        case "completed":
+          return completed;
+      }
+    });
   }
 
   private must(name: string): Service {
@@ -442,6 +459,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
         return false;
       });
     }
+    // Leaving `running` covers a oneshot's completion: node reports a spawn before any exit.
     if (to === "running" || from === "running") this.reconcile(`${svc.spec.name} is ${to}`);
   }
 

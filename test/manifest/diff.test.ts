@@ -74,6 +74,14 @@ describe("diffServices", () => {
     expect(diff({ svc: { command: "a", args: ["1", "2"] } }, { svc: { command: "a", args: ["2", "1"] } }).changed).toEqual(["svc"]);
   });
 
+  it("counts a new depends_on condition or oneshot as a change, but not the list form written as a mapping of ready, in any order", () => {
+    const deps = (depends_on: unknown, oneshot = false) => ({ x: { command: "x", oneshot: true }, y: { command: "y" }, svc: { command: "a", depends_on, oneshot } });
+    expect(diff(deps(["x", "y"]), deps({ y: "ready", x: "ready" })).changed).toEqual([]);
+    expect(diff(deps({ x: "completed", y: "ready" }), deps({ y: "ready", x: "completed" })).changed).toEqual([]);
+    expect(diff(deps({ x: "ready" }), deps({ x: "completed" })).changed).toEqual(["svc"]);
+    expect(diff(deps(["x"]), deps(["x"], true)).changed).toEqual(["svc"]);
+  });
+
   it("does not count a new order of success_exit_codes as a change, nor the default written out", () => {
     const codes = (success_exit_codes?: number[]) => ({ svc: { command: "a", ...(success_exit_codes && { success_exit_codes }) } });
     expect(diff(codes([0, 143, 2]), codes([2, 0, 143])).unchanged).toEqual(["svc"]);

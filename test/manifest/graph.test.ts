@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { type GraphNode, checkGraph, dependencyOrder } from "../../src/manifest/graph.js";
+import type { Dependency } from "../../src/manifest/spec.js";
 
-const node = (name: string, dependsOn: string[] = [], flags: Partial<GraphNode> = {}): GraphNode => ({
+/** Names are the list form (`ready`); a Dependency is the mapping form's entry. */
+const node = (name: string, dependsOn: (string | Dependency)[] = [], flags: Partial<GraphNode> = {}): GraphNode => ({
   name,
-  dependsOn,
+  dependsOn: dependsOn.map((d) => (typeof d === "string" ? { name: d, condition: "ready" } : d)),
   nowait: false,
   nomonitor: false,
+  oneshot: false,
   ...flags,
 });
 
@@ -100,6 +103,30 @@ describe("checkGraph", () => {
     const issues = checkGraph([node("gated"), node("early", ["gated"], { nowait: true })]);
     expect(issues.map((i) => [i.service, i.dependency])).toEqual([["early", "gated"]]);
     expect(issues[0]?.message).toContain("waits for the green flag");
+  });
+
+  it("reports `completed` on a service that is not oneshot, and only that condition", () => {
+    const issues = checkGraph([
+      node("svc"),
+      node("task", [], { oneshot: true }),
+      node("app", [{ name: "svc", condition: "completed" }, { name: "task", condition: "completed" }, { name: "svc", condition: "started" }]),
+    ]);
+    expect(issues).toEqual([
+      { service: "app", dependency: "svc", condition: true, message: '"svc" is not oneshot: it never completes; expected started or ready' },
+    ]);
+  });
+
+  it("checks the mapping form's names as the list form's: unknown, nowait on gated, cycles", () => {
+    const issues = checkGraph([
+      node("a", [{ name: "b", condition: "started" }, { name: "nope", condition: "ready" }], { nowait: true }),
+      node("b", [{ name: "a", condition: "completed" }], { oneshot: true }),
+    ]);
+    expect(issues.map((i) => [i.service, i.dependency, i.message.split(",")[0]])).toEqual([
+      ["a", "b", '"a" is nowait but "b" waits for the green flag; expected a nowait service'.split(",")[0]],
+      ["a", "nope", 'unknown service "nope"'],
+      ["b", "a", '"a" is not oneshot: it never completes; expected started or ready'.split(",")[0]],
+      ["a", "b", "dependency cycle a -> b -> a"],
+    ]);
   });
 
   it("lets a flag-gated service depend on a nowait one", () => {

@@ -37,6 +37,7 @@ describe("defaults", () => {
         stableAfterMs: 10_000,
         successExitCodes: [0],
         restartJitter: 0,
+        oneshot: false,
       },
     ]);
   });
@@ -80,7 +81,7 @@ describe("every key set", () => {
     expect(service(m, "uploader")).toMatchObject({
       args: ["--port", "8080", "-v"],
       env: { RETRIES: "3", VERBOSE: "true", NAME: "up" },
-      dependsOn: ["calibrationd"],
+      dependsOn: [{ name: "calibrationd", condition: "completed" }],
       stopSignal: "SIGINT",
       stopTimeoutMs: 1500,
       restartDelayMs: 1000,
@@ -125,7 +126,29 @@ describe("forms", () => {
 
   it("drops repeated depends_on entries", () => {
     const m = parsed("services:\n  a: {command: a}\n  b: {command: b, depends_on: [a, a]}\n");
-    expect(service(m, "b")?.dependsOn).toEqual(["a"]);
+    expect(service(m, "b")?.dependsOn).toEqual([{ name: "a", condition: "ready" }]);
+  });
+
+  it("reads both forms of depends_on as one list of conditions, the list form meaning ready", () => {
+    const m = parsed(
+      "services:\n  a: {command: a}\n  b: {command: b, oneshot: true}\n  c: {command: c}\n" +
+        "  list: {command: l, depends_on: [c, a]}\n  map: {command: m, depends_on: {c: ready, a: started, b: completed}}\n",
+    );
+    expect(service(m, "list")?.dependsOn).toEqual([
+      { name: "c", condition: "ready" },
+      { name: "a", condition: "ready" },
+    ]);
+    expect(service(m, "map")?.dependsOn).toEqual([
+      { name: "c", condition: "ready" },
+      { name: "a", condition: "started" },
+      { name: "b", condition: "completed" },
+    ]);
+    expect(service(m, "b")?.oneshot).toBe(true);
+  });
+
+  it("orders services after their dependencies in the mapping form too", () => {
+    const m = parsed("services:\n  app: {command: a, depends_on: {prep: completed}}\n  prep: {command: p, oneshot: true}\n");
+    expect(m.services.map((s) => s.name)).toEqual(["prep", "app"]);
   });
 
   it("accepts durations as milliseconds", () => {

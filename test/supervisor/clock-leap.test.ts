@@ -20,6 +20,7 @@ const crasher: ServiceSpec = {
   env: {},
   cwd: tempDir(),
   dependsOn: [],
+  oneshot: false,
   stopSignal: "SIGTERM",
   stopTimeoutMs: 5000,
   restartDelayMs: 1,

@@ -13,6 +13,7 @@ const spec: RestartSpec = {
   stableAfterMs: 10_000,
   successExitCodes: [0],
   restartJitter: 0,
+  oneshot: false,
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;

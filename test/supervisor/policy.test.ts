@@ -10,6 +10,7 @@ const spec: RestartSpec = {
   stableAfterMs: 10_000,
   successExitCodes: [0],
   restartJitter: 0,
+  oneshot: false,
 };
 
 describe("wantsRestart", () => {
@@ -33,6 +34,17 @@ describe("wantsRestart", () => {
     [null, "SIGTERM", true],
   ] as const)("on-failure with success_exit_codes [3, 143]: code %s signal %s -> %s", (code, signal, expected) => {
     expect(wantsRestart({ ...spec, successExitCodes: [3, 143] }, { code, signal })).toBe(expected);
+  });
+
+  it.each([
+    ["always", 0, null, false],
+    ["always", 143, null, false],
+    ["always", 1, null, true],
+    ["on-failure", 143, null, false],
+    ["on-failure", null, "SIGTERM", true],
+    ["never", 1, null, false],
+  ] as const)("a oneshot, %s, success_exit_codes [0, 143]: code %s signal %s -> %s", (policy, code, signal, expected) => {
+    expect(wantsRestart({ ...spec, oneshot: true, restart: policy, successExitCodes: [0, 143] }, { code, signal })).toBe(expected);
   });
 });
 

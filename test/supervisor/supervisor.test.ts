@@ -340,4 +340,86 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     await expect.poll(() => readFileSync(join(h.dir, "pids"), "utf8").trim().split(/\s+/).map(Number).some((p) => pids.includes(p))).toBe(false);
     for (const pid of await pidsIn(join(h.dir, "pids"), 2)) process.kill(pid, "SIGKILL");
   });
+
+  describe("oneshot and depends_on conditions", () => {
+    /** A oneshot that writes `prepared` and exits 0, and a service that runs only if the file is there. */
+    const chain = (dir: string, condition: string) => ({
+      prepare: { command: `echo done > "${dir}/prepared"`, oneshot: true },
+      app: { command: `test -e "${dir}/prepared" && exec ${SERVICES}/forever.sh`, depends_on: { prepare: condition } },
+    });
+
+    it("starts a dependent on `completed` only once the oneshot exited with a success code", async () => {
+      const h = new Harness((dir) => chain(dir, "completed"));
+      h.sup.setFlag(true, "flag");
+      const appRunning = await h.next("app", "running");
+      const seen = (service: string, to: string) => {
+        const i = h.find(service, to);
+        expect(i, `${service} -> ${to}`).not.toBe(-1);
+        return i;
+      };
+      const prepareRunning = seen("prepare", "running");
+      const prepareExited = seen("prepare", "exited");
+      const appStarting = seen("app", "starting");
+      expect(prepareRunning).toBeLessThan(prepareExited);
+      expect(prepareExited).toBeLessThan(appStarting);
+      expect(appStarting).toBeLessThan(appRunning);
+      expect(h.changes[appStarting]!.reason).toBe("prepare is exited");
+      expect(h.sup.get("prepare")!.status.cause).toBe("exit");
+      expect(readFileSync(join(h.dir, "prepared"), "utf8")).toBe("done\n");
+      // The app never crashed for want of the file.
+      expect(h.find("app", "backoff")).toBe(-1);
+    });
+
+    it("ends a oneshot's success as exited even with restart: always", async () => {
+      const h = new Harness(() => ({ task: { command: "exit 0", oneshot: true, restart: "always" } }));
+      h.sup.setFlag(true, "flag");
+      await h.next("task", "exited");
+      expect(h.find("task", "backoff")).toBe(-1);
+      expect(h.sup.get("task")!.status).toMatchObject({ restarts: 0, cause: "exit" });
+    });
+
+    it("restarts a failing oneshot per its policy, and never starts what waits for it to complete", async () => {
+      const h = new Harness(() => ({
+        prepare: { command: "exit 3", oneshot: true, max_restarts: 2, restart_delay: "1ms", restart_delay_max: "1ms" },
+        app: { ...forever, depends_on: { prepare: "completed" } },
+      }));
+      h.sup.setFlag(true, "flag");
+      await h.next("prepare", "fatal");
+      expect(h.changes.filter((c) => c.service === "prepare" && c.to === "backoff")).toHaveLength(2);
+      expect(h.sup.get("prepare")!.status).toMatchObject({ restarts: 2, cause: "crash" });
+      expect(h.changes.filter((c) => c.service === "app")).toEqual([]);
+      expect(h.state("app").name).toBe("waiting");
+    });
+
+    it("starts a dependent on `started` once the dependency runs, and on a oneshot that already completed", async () => {
+      const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: { base: "started" } } }));
+      h.sup.setFlag(true, "flag");
+      const appStarting = await h.next("app", "starting");
+      expect(h.find("base", "running")).not.toBe(-1);
+      expect(h.find("base", "running")).toBeLessThan(appStarting);
+
+      const done = new Harness((dir) => chain(dir, "started"));
+      await done.sup.start("prepare", "request");
+      await done.next("prepare", "exited");
+      done.sup.setFlag(true, "flag");
+      expect(done.state("app").name).toBe("starting");
+    });
+
+    it("a oneshot gated on the flag runs again after a stop_flag and a new green flag, and so does its dependent", async () => {
+      const h = new Harness((dir) => chain(dir, "completed"));
+      h.sup.setFlag(true, "flag");
+      await h.next("app", "running");
+      const mark = h.changes.length;
+      h.sup.setFlag(false, "stop flag");
+      await h.sup.stopGated("stop flag");
+      h.sup.rearmGated("waiting for the green flag");
+      expect(h.state("prepare").name).toBe("waiting");
+      expect(h.state("app").name).toBe("waiting");
+      h.sup.setFlag(true, "flag");
+      const again = await h.next("app", "running", mark);
+      const exited = h.find("prepare", "exited", mark);
+      expect(exited).not.toBe(-1);
+      expect(exited).toBeLessThan(again);
+    });
+  });
 });
