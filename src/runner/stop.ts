@@ -83,14 +83,14 @@ const deniedStop = (child: ServiceChild): StopResult => ({ exit: child.exit ?? {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Looks, backing off, until group `pgid` is empty or `deadline` (a reading
- * of the monotonic clock) passes. Only for members that give no event: a
- * daemonized grandchild that closed its output, or a group a previous daemon
- * left. Resolves true if it is gone.
+ * Looks, backing off, until `gone()` or `deadline` (a reading of the
+ * monotonic clock) passes; resolves true if it is gone. Only for what gives
+ * no event: a daemonized grandchild that closed its output, a group a
+ * previous daemon left, a process that left its group.
  */
-export async function untilGroupGone(pgid: number, deadline: number): Promise<boolean> {
+async function untilGone(gone: () => boolean, deadline: number): Promise<boolean> {
   // The system clock, never an injected one: these deadlines pace real timers.
-  for (let wait = 5; groupAlive(pgid); wait = Math.min(wait * 2, 100)) {
+  for (let wait = 5; !gone(); wait = Math.min(wait * 2, 100)) {
     const left = deadline - systemClock.mono();
     if (left <= 0) return false;
     await sleep(Math.min(wait, left));
@@ -98,16 +98,28 @@ export async function untilGroupGone(pgid: number, deadline: number): Promise<bo
   return true;
 }
 
+/** `untilGone` for process group `pgid`. */
+export const untilGroupGone = (pgid: number, deadline: number): Promise<boolean> => untilGone(() => !groupAlive(pgid), deadline);
+
+/**
+ * The escalation of a stop without a child to wait on: `signal` by `send`
+ * (false: nothing it may signal is left), then SIGKILL to what is left after
+ * `timeoutMs`; resolves once `gone()`, or a second after the SIGKILL.
+ */
+async function stopLooking(send: (signal: NodeJS.Signals) => boolean, gone: () => boolean, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (!send(signal)) return;
+  if (await untilGone(gone, systemClock.mono() + timeoutMs)) return;
+  send("SIGKILL");
+  await untilGone(gone, systemClock.mono() + 1000);
+}
+
 /**
  * Stops a group this daemon holds no child of (one a previous daemon left):
  * the stop signal, SIGKILL after the timeout; resolves once it is gone, or a
  * second after the SIGKILL.
  */
-export async function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
-  if (signalGroup(pgid, signal) === "denied") return;
-  if (await untilGroupGone(pgid, systemClock.mono() + timeoutMs)) return;
-  signalGroup(pgid, "SIGKILL");
-  await untilGroupGone(pgid, systemClock.mono() + 1000);
+export function stopOrphanGroup(pgid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  return stopLooking((sig) => signalGroup(pgid, sig) !== "denied", () => !groupAlive(pgid), signal, timeoutMs);
 }
 
 /** How long the pipes may take to close after the leader's exit before the group is looked at instead. */
@@ -194,7 +206,7 @@ export function markedProcesses(marker: string[], procDir = "/proc"): MarkedProc
 }
 
 /** Stops single processes: `signal`, then SIGKILL to those left after `timeoutMs`; resolves once all are gone. */
-export async function stopProcesses(pids: number[], signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+export function stopProcesses(pids: number[], signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   const alive = (pid: number) => {
     const st = readStat(pid);
     return st !== null && st.state !== "Z";
@@ -207,16 +219,7 @@ export async function stopProcesses(pids: number[], signal: NodeJS.Signals, time
         /* gone, or not ours to signal */
       }
     }
-  };
-  const until = async (deadline: number) => {
-    for (let wait = 5; pids.some(alive); wait = Math.min(wait * 2, 100)) {
-      if (systemClock.mono() >= deadline) return false;
-      await sleep(wait);
-    }
     return true;
   };
-  send(signal);
-  if (await until(systemClock.mono() + timeoutMs)) return;
-  send("SIGKILL");
-  await until(systemClock.mono() + 1000);
+  return stopLooking(send, () => !pids.some(alive), signal, timeoutMs);
 }

@@ -63,6 +63,9 @@ interface FireAndForget {
   due: boolean;
 }
 
+/** What the log says of group members the daemon may not signal. */
+const DENIED = "its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running";
+
 type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
 
 /** A process group just spawned, told before anything else happens (see `liveGroups`). */
@@ -480,7 +483,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
           if (svc.child !== child || svc.status.state.name === "stopping") return;
           // Whatever the leader left behind in its group goes with it, before any restart.
           if (child.pid !== undefined && signalGroup(child.pid, "SIGKILL") === "denied") {
-            svc.log.error("its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running");
+            svc.log.error(DENIED);
           }
           this.dispatch(svc, { type: "exited", exit });
         },
@@ -515,7 +518,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       async ({ exit, escalated, denied, pipesHeld }) => {
         if (svc.child !== child) return;
         if (escalated) svc.log.warn(`did not stop within ${svc.spec.stopTimeoutMs}ms; killed its process group`);
-        if (denied) svc.log.error("its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running");
+        if (denied) svc.log.error(DENIED);
         // Its group is gone but someone holds its pipes: a process that left the group.
         if (pipesHeld) await this.stopStrays([svc.spec], (p) => p.pgid !== child.pid);
         if (svc.child !== child) return;
