@@ -31,7 +31,7 @@ import { DeviceSampler } from "./stats/device.js";
 import { ProcessSampler, type GroupVitals } from "./stats/proc.js";
 import { Supervisor, type ChangeNotice } from "./supervisor/supervisor.js";
 import { ExternalApp } from "./supervisor/external.js";
-import { INITIAL_LIFE, lifeStep, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
+import { INITIAL_LIFE, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
 import { handleRequest, type Outcome } from "./requests.js";
 import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Resolved } from "./daemon-options.js";
 
@@ -48,6 +48,9 @@ interface Pending {
 }
 
 const OK: Outcome = { ok: true };
+/** An operation the lifecycle would not carry out. */
+const refused = (why: string): Outcome => ({ ok: false, code: "bad_request", message: why });
+const REFUSED_SHUTTING_DOWN = refused(SHUTTING_DOWN);
 
 class Daemon {
   private life: Life = INITIAL_LIFE;
@@ -244,14 +247,14 @@ class Daemon {
           settle(OK);
           break;
         case "refuse":
-          settle({ ok: false, code: "bad_request", message: effect.why });
+          settle(refused(effect.why));
           break;
         case "abort":
           this.aborted = true;
           settle(OK);
           break;
         case "refuse_queued":
-          for (const q of this.queue.splice(0)) q.settle({ ok: false, code: "bad_request", message: effect.why });
+          for (const q of this.queue.splice(0)) q.settle(refused(effect.why));
           break;
         case "dequeue": {
           const next = this.queue.shift();
@@ -298,7 +301,7 @@ class Daemon {
    */
   private async reload(): Promise<Outcome> {
     const loaded = await loadManifest(this.manifest.file);
-    if (this.aborted) return { ok: false, code: "bad_request", message: "the daemon is shutting down" };
+    if (this.aborted) return REFUSED_SHUTTING_DOWN;
     if (!loaded.ok) {
       this.log.error(`reload refused: ${loaded.error.map(formatDiagnostic).join("; ")}`);
       return { ok: false, code: "invalid_manifest", message: loaded.error.map(formatDiagnostic).join("\n"), diagnostics: loaded.error };
@@ -309,7 +312,7 @@ class Daemon {
     this.manifest = loaded.value;
     const { diff, done } = this.supervisor.apply(this.here(loaded.value), "reload", () => this.aborted);
     await done;
-    if (this.aborted) return { ok: false, code: "bad_request", message: "the daemon is shutting down" };
+    if (this.aborted) return REFUSED_SHUTTING_DOWN;
     const warnings = await this.reloadAuthorizedKeys();
     this.applySettings(oldSettings);
     this.log.info(diff, "reloaded");

@@ -85,7 +85,8 @@ export interface LifeStep {
 
 export const INITIAL_LIFE: Life = { phase: "waiting", flag: false, busy: null, stopReason: null };
 
-const SHUTTING_DOWN = "the daemon is shutting down";
+/** Why an operation is refused once a shutdown is decided. */
+export const SHUTTING_DOWN = "the daemon is shutting down";
 
 const busyWith = (op: Op): Busy | null =>
   op.type === "stop_flag" || op.type === "reload" || op.type === "shutdown" ? op.type : null;
