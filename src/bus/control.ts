@@ -5,10 +5,9 @@
  */
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
-import type { CurveServerOptions } from "./auth.js";
+import { restrictToUids, type CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
 import { received } from "./receive.js";
-import { systemClock } from "../clock.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
@@ -27,8 +26,6 @@ export const isSecured = (endpoint: string, curve: object | null) => curve !== n
 const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES };
 /** How long replies still queued at close may take to leave. */
 const CLOSE_LINGER_MS = 500;
-/** At most one log line about peers refused by allow_uids per this many ms. */
-const REFUSAL_LOG_MS = 10_000;
 
 export class ControlServer {
   /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
@@ -44,28 +41,9 @@ export class ControlServer {
     this.secure = curve && new zmq.Router({ ...OPTIONS, ...curve });
   }
 
-  /**
-   * Restricts ipc:// peers to these UIDs, checked by libzmq from the kernel's
-   * peer credentials (SO_PEERCRED) before any byte of ZMTP: a refused peer
-   * never reaches us. Must come before bind. tcp:// peers are not affected.
-   */
+  /** Restricts ipc:// peers to these UIDs (see restrictToUids). Must come before bind. */
   allowUids(uids: number[]): void {
-    // ZMQ_IPC_FILTER_UID, one UID per call; zeromq.js exposes no named option for it.
-    const ZMQ_IPC_FILTER_UID = 59;
-    const raw = this.socket as unknown as { setInt32Option(option: number, value: number): void };
-    for (const uid of uids) raw.setInt32Option(ZMQ_IPC_FILTER_UID, uid);
-    // libzmq reports a peer its filter closed as a failed accept (ZMQ_EVENT_ACCEPT_FAILED), without the
-    // UID. Logged at most once per REFUSAL_LOG_MS, with a count, so a peer that keeps trying fills no disk.
-    let refused = 0;
-    let loggedAt = -Infinity;
-    this.socket.events.on("accept:error", ({ address }) => {
-      refused++;
-      const now = systemClock.mono();
-      if (now - loggedAt < REFUSAL_LOG_MS) return;
-      loggedAt = now;
-      this.log.warn(`refused ${refused === 1 ? "a connection" : `${refused} connections`} on ${address}: a UID not in allow_uids`);
-      refused = 0;
-    });
+    restrictToUids(this.socket, uids, this.log);
   }
 
   async bind(endpoints: string[]): Promise<void> {

@@ -115,7 +115,6 @@ describe("every key set", () => {
       ],
     });
     expect(service(m, "calibrationd")?.when).toEqual([{ gate: "flag", open: false }]);
-    expect(service(m, "logd")?.when).toEqual([]);
   });
 
   it("resolves paths against the manifest's folder, keeping absolute ones", async () => {

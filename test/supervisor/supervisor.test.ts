@@ -77,6 +77,11 @@ class Harness {
     return this.sup.get(name)!.status.state;
   }
 
+  /** Raises or lowers the green flag's gate as the daemon does; the services to stop, as setGate returns them. */
+  flag(up: boolean, reason = up ? "flag" : "stop flag", later = false): string[] {
+    return this.sup.setGate("flag", up, reason, reason, later).down;
+  }
+
   pid(name: string): number {
     const st = this.state(name);
     if (st.name !== "running") throw new Error(`${name} is ${st.name}`);
@@ -99,7 +104,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: ["base"] } }));
     h.sup.begin();
     expect(h.changes).toEqual([]);
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     expect(h.state("base").name).toBe("starting");
     expect(h.state("app").name).toBe("waiting");
     const appStarting = await h.next("app", "starting");
@@ -115,7 +120,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       () => ({ elsewhere: forever, app: { ...forever, depends_on: ["elsewhere"] } }),
       (all) => all.filter((s) => s.name === "app"),
     );
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     expect(h.state("app").name).toBe("starting");
   });
 
@@ -132,7 +137,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       mid: { ...forever, depends_on: ["base"] },
       top: { ...forever, depends_on: ["mid"] },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await h.next("top", "running");
     const mark = h.changes.length;
     await h.sup.stopAll("shutdown");
@@ -149,7 +154,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: "10ms", max_restarts: 1000, stable_after: "1h" },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const backoff = await h.next("svc", "backoff");
     expect(h.changes[backoff]).toMatchObject({ from: "running", reason: "exited with code 3; restarting in 10ms" });
     const restart = await h.next("svc", "starting", backoff);
@@ -162,7 +167,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: 1, max_restarts: 2, stable_after: "1h" },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const fatal = await h.next("svc", "fatal");
     expect(h.changes[fatal]).toMatchObject({
       from: "running",
@@ -176,7 +181,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/exits-leaving-grandchild.sh`, restart: "never", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.next("svc", "exited");
     await expect.poll(() => isAlive(grandchild!), { timeout: 20_000, interval: 5 }).toBe(false);
@@ -186,7 +191,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/forks-grandchild.sh`, stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [leader, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -199,7 +204,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/leaves-daemon-ignoring-term.sh`, stop_timeout: "200ms", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [leader, daemon] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -225,19 +230,19 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.sup.get("svc")!.status.restarts).toBe(0);
   });
 
-  it("rearmGated() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
+  it("rearm() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
     const h = new Harness(() => ({
       stopped: forever,
       exited: { command: "exit 0" },
       failed: { command: "/nonexistent/program", args: [] },
       running: forever,
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await Promise.all([h.next("exited", "exited"), h.next("failed", "fatal"), h.next("running", "running"), h.next("stopped", "running")]);
     await h.sup.stop("stopped", "request");
     const pid = h.pid("running");
     const mark = h.changes.length;
-    h.sup.rearmGated("stop flag");
+    h.sup.rearm(["stopped", "exited", "failed", "running"], "stop flag");
     // A stop request cleared `stopped`'s want; the others are still wanted.
     expect(h.state("stopped").name).toBe("waiting");
     expect(h.changes[h.find("stopped", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "stop flag" });
@@ -291,12 +296,12 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
   it("fires a fire-and-forget service once per rising flag, once its dependency runs; a flag lowered before the next turn fires nothing", async () => {
     const h = new Harness(() => ({ dep: forever, fire: { command: "true", nomonitor: true, depends_on: ["dep"] } }));
-    h.sup.setFlag(true, "flag", true);
-    h.sup.setFlag(false, "stop flag");
+    h.flag(true, "flag", true);
+    h.flag(false);
     await new Promise((r) => setImmediate(r));
     expect(h.changes).toEqual([]);
     expect(h.opened).not.toContain("fire");
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     // Not before its dependency runs.
     expect(h.opened).not.toContain("fire");
     await h.next("dep", "running");
@@ -310,7 +315,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     h.sup.hold(["held", "gone"], "stopped before");
     expect(h.state("held").name).toBe("stopped");
     expect(h.sup.stoppedByRequest()).toEqual(["held"]);
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await h.next("other", "running");
     expect(h.state("held").name).toBe("stopped");
     await h.sup.start("held", "request");
@@ -323,18 +328,19 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       base: forever,
       top: { command: `exec ${SERVICES}/ignores-term.sh`, depends_on: ["base"], stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const pids = await pidsIn(join(h.dir, "pids"), 2);
     await h.next("base", "running");
-    h.sup.setFlag(false, "stop flag");
-    const stopping = h.sup.stopGated("stop flag");
+    const down = h.flag(false);
+    expect(down).toEqual(["base", "top"]);
+    const stopping = h.sup.stopServices(down, "stop flag");
     await h.next("top", "stopping");
     // The flag again while top (a dependent) is still stopping: base, not yet stopped, stays.
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     for (const pid of pids) process.kill(pid, "SIGKILL");
     await stopping;
     expect(h.find("base", "stopping")).toBe(-1);
-    h.sup.rearmGated("waiting for the green flag");
+    h.sup.rearm(down, "waiting for the green flag");
     await h.next("top", "running", h.find("top", "waiting"));
     // The new top ignores SIGTERM too, with a 10-minute stop: end it here rather than in the clean-up's stop.
     await expect.poll(() => readFileSync(join(h.dir, "pids"), "utf8").trim().split(/\s+/).map(Number).some((p) => pids.includes(p))).toBe(false);
@@ -350,7 +356,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("starts a dependent on `completed` only once the oneshot exited with a success code", async () => {
       const h = new Harness((dir) => chain(dir, "completed"));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const appRunning = await h.next("app", "running");
       const seen = (service: string, to: string) => {
         const i = h.find(service, to);
@@ -372,7 +378,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("ends a oneshot's success as exited even with restart: always", async () => {
       const h = new Harness(() => ({ task: { command: "exit 0", oneshot: true, restart: "always" } }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("task", "exited");
       expect(h.find("task", "backoff")).toBe(-1);
       expect(h.sup.get("task")!.status).toMatchObject({ restarts: 0, cause: "exit" });
@@ -383,7 +389,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
         prepare: { command: "exit 3", oneshot: true, max_restarts: 2, restart_delay: "1ms", restart_delay_max: "1ms" },
         app: { ...forever, depends_on: { prepare: "completed" } },
       }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("prepare", "fatal");
       expect(h.changes.filter((c) => c.service === "prepare" && c.to === "backoff")).toHaveLength(2);
       expect(h.sup.get("prepare")!.status).toMatchObject({ restarts: 2, cause: "crash" });
@@ -393,7 +399,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("starts a dependent on `started` once the dependency runs, and on a oneshot that already completed", async () => {
       const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: { base: "started" } } }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const appStarting = await h.next("app", "starting");
       expect(h.find("base", "running")).not.toBe(-1);
       expect(h.find("base", "running")).toBeLessThan(appStarting);
@@ -401,21 +407,21 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       const done = new Harness((dir) => chain(dir, "started"));
       await done.sup.start("prepare", "request");
       await done.next("prepare", "exited");
-      done.sup.setFlag(true, "flag");
+      done.flag(true);
       expect(done.state("app").name).toBe("starting");
     });
 
     it("a oneshot gated on the flag runs again after a stop_flag and a new green flag, and so does its dependent", async () => {
       const h = new Harness((dir) => chain(dir, "completed"));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("app", "running");
       const mark = h.changes.length;
-      h.sup.setFlag(false, "stop flag");
-      await h.sup.stopGated("stop flag");
-      h.sup.rearmGated("waiting for the green flag");
+      const down = h.flag(false);
+      await h.sup.stopServices(down, "stop flag");
+      h.sup.rearm(down, "waiting for the green flag");
       expect(h.state("prepare").name).toBe("waiting");
       expect(h.state("app").name).toBe("waiting");
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const again = await h.next("app", "running", mark);
       const exited = h.find("prepare", "exited", mark);
       expect(exited).not.toBe(-1);

@@ -1,0 +1,66 @@
+/**
+ * `settings.flag_pull` (CONTRACT.md section 10): a PULL socket for senders
+ * that PUSH the plain flag words and read no reply, as FlowPilot's Android
+ * launcher (FlowInitd.java) sends `start_flag` and `stop_flag` to the
+ * original FlowInit. A PUSH cannot talk to the control socket's ROUTER: the
+ * ZMTP handshake refuses the pair, silently on both sides.
+ *
+ * Each word goes where the control socket's plain words go; anything else
+ * is dropped, since there is no one to answer. As on the control socket,
+ * tcp:// endpoints take CURVE (only authorized client keys) on a socket of
+ * their own, and ipc:// peers are held to allow_uids.
+ */
+import * as zmq from "zeromq";
+import type { Logger } from "pino";
+import { restrictToUids, type CurveServerOptions } from "./auth.js";
+import { isSecured, MAX_REQUEST_BYTES } from "./control.js";
+import { parseRequest, type Request } from "./protocol.js";
+import { received } from "./receive.js";
+
+/** A flag word, as the control socket would have parsed it in plain style. */
+export type FlagWord = Extract<Request, { cmd: "green_flag" | "stop_flag" }>;
+
+const OPTIONS = { linger: 0, maxMessageSize: MAX_REQUEST_BYTES };
+
+export class FlagPull {
+  private readonly socket = new zmq.Pull(OPTIONS);
+  private readonly secure: zmq.Pull | null;
+
+  constructor(
+    private readonly onFlag: (word: FlagWord) => void,
+    private readonly log: Logger,
+    private readonly curve: CurveServerOptions | null = null,
+  ) {
+    this.secure = curve && new zmq.Pull({ ...OPTIONS, ...curve });
+  }
+
+  /** Restricts ipc:// senders to these UIDs; must come before bind. */
+  allowUids(uids: number[]): void {
+    restrictToUids(this.socket, uids, this.log);
+  }
+
+  async bind(endpoints: string[]): Promise<void> {
+    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+  }
+
+  /** Takes words until the sockets close. */
+  async serve(): Promise<void> {
+    await Promise.all([this.socket, this.secure].map((s) => s && this.serveOn(s)));
+  }
+
+  private async serveOn(socket: zmq.Pull): Promise<void> {
+    for await (const frames of received(socket, this.log, "flag_pull")) {
+      const parsed = frames.length === 1 ? parseRequest(frames[0]!) : null;
+      if (parsed?.ok && parsed.style === "plain" && (parsed.request.cmd === "green_flag" || parsed.request.cmd === "stop_flag")) {
+        this.onFlag(parsed.request);
+      } else {
+        this.log.debug({ frames: frames.length }, "flag_pull: dropped a message that is not green_flag, start_flag or stop_flag");
+      }
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+    this.secure?.close();
+  }
+}
