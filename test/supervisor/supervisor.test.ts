@@ -26,8 +26,12 @@ class Harness {
   readonly closed: string[] = [];
   private wakers: (() => void)[] = [];
 
-  constructor(services: (dir: string) => Record<string, Record<string, unknown>>, specs?: (all: ServiceSpec[]) => ServiceSpec[]) {
-    const all = specsOf(services(this.dir), this.dir);
+  constructor(
+    services: (dir: string) => Record<string, Record<string, unknown>>,
+    specs?: (all: ServiceSpec[]) => ServiceSpec[],
+    settings: Record<string, unknown> = {},
+  ) {
+    const all = specsOf(services(this.dir), this.dir, settings);
     this.sup = new Supervisor(specs ? specs(all) : all, {
       shell: "/bin/sh",
       env: { PATH: process.env.PATH },
@@ -426,6 +430,117 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       const exited = h.find("prepare", "exited", mark);
       expect(exited).not.toBe(-1);
       expect(exited).toBeLessThan(again);
+    });
+  });
+});
+
+describe("Supervisor and gates", { timeout: 60_000 }, () => {
+  const GATES = { gates: { cool: { temperature_max_c: 45, clear_below_c: 42 }, started: { external: true } } };
+  /** A harness whose gates start as `open` says (cool open, started closed by default). */
+  const gated = (services: (dir: string) => Record<string, Record<string, unknown>>, open: Record<string, boolean> = { cool: true, started: false }) => {
+    const h = new Harness(services, undefined, GATES);
+    h.sup.defineGates(["cool", "started"], (name) => ({ open: open[name] ?? false, reason: "at start" }));
+    return h;
+  };
+  const close = (h: Harness, gate: string, reason = "46.1 C > 45") => h.sup.setGate(gate, false, reason, `gate ${gate} closed: ${reason}`);
+  const open = (h: Harness, gate: string, reason = "41 C < 42") => h.sup.setGate(gate, true, reason, `gate ${gate} open: ${reason}`);
+
+  it("begin() starts what no closed gate holds back: nowait, `!flag`, an open gate's; not the flag's", async () => {
+    const h = gated(() => ({
+      logd: { ...forever, nowait: true },
+      uploader: { ...forever, when: ["!flag"] },
+      fan: { ...forever, when: ["cool"] },
+      modeld: { ...forever, when: ["flag", "cool"] },
+      bridge: { ...forever, when: ["started"] },
+    }));
+    h.sup.begin();
+    await Promise.all(["logd", "uploader", "fan"].map((n) => h.next(n, "running")));
+    expect(h.state("modeld").name).toBe("waiting");
+    expect(h.state("bridge").name).toBe("waiting");
+  });
+
+  it("a gate that closes leaves its services to the caller to stop, dependents first, and they wait again; it opens and they start", async () => {
+    const h = gated(() => ({
+      camerad: forever,
+      modeld: { ...forever, when: ["flag", "cool"] },
+      planner: { ...forever, when: ["flag", "cool"], depends_on: ["modeld"] },
+    }));
+    h.flag(true);
+    await h.next("planner", "running");
+    const mark = h.changes.length;
+    const { flipped, down } = close(h, "cool");
+    expect(flipped).toBe(true);
+    expect(down).toEqual(["modeld", "planner"]);
+    expect(h.sup.gateViews().get("cool")).toMatchObject({ open: false, reason: "46.1 C > 45" });
+    await h.sup.stopServices(down, "gate cool closed: 46.1 C > 45");
+    expect(h.find("planner", "stopped", mark)).toBeLessThan(h.find("modeld", "stopping", mark));
+    h.sup.rearm(down, "gate cool closed: 46.1 C > 45");
+    expect(h.changes[h.find("modeld", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "gate cool closed: 46.1 C > 45" });
+    expect(h.state("camerad").name).toBe("running");
+    // The flag, raised again meanwhile, does not start what the closed gate holds back.
+    h.flag(true);
+    expect(h.state("modeld").name).toBe("waiting");
+    const again = h.changes.length;
+    expect(open(h, "cool").down).toEqual([]);
+    const starting = await h.next("modeld", "starting", again);
+    expect(h.changes[starting]!.reason).toBe("gate cool open: 41 C < 42");
+    await h.next("planner", "running", again);
+  });
+
+  it("a service started by request while its gate is closed is stopped only when one of its own gates closes", async () => {
+    const h = gated(() => ({ modeld: { ...forever, when: ["flag", "cool"] } }), { cool: false });
+    await h.sup.start("modeld", "request");
+    // The flag rising does not stop it, though its when does not hold.
+    expect(h.flag(true)).toEqual([]);
+    expect(h.flag(false)).toEqual(["modeld"]);
+  });
+
+  it("the flag rising stops what runs only while it is down, and lowering it starts that again", async () => {
+    const h = gated(() => ({ uploader: { ...forever, when: ["!flag"] }, ui: forever }));
+    h.sup.begin();
+    await h.next("uploader", "running");
+    const down = h.flag(true);
+    expect(down).toEqual(["uploader"]);
+    await h.next("ui", "running");
+    await h.sup.stopServices(down, "gate flag open: flag");
+    h.sup.rearm(down, "gate flag open: flag");
+    expect(h.state("uploader").name).toBe("waiting");
+    const mark = h.changes.length;
+    expect(h.sup.setGate("flag", false, "stop flag", "gate flag closed: stop flag").down).toEqual(["ui"]);
+    const starting = await h.next("uploader", "starting", mark);
+    expect(h.changes[starting]!.reason).toBe("gate flag closed: stop flag");
+  });
+
+  it("the same state again flips nothing and stops nothing; an unknown gate changes nothing", async () => {
+    const h = gated(() => ({ fan: { ...forever, when: ["cool"] } }));
+    h.sup.begin();
+    await h.next("fan", "running");
+    expect(open(h, "cool")).toEqual({ flipped: false, down: [] });
+    expect(h.sup.gateViews().get("cool")!.reason).toBe("at start");
+    expect(h.sup.setGate("gone", false, "x", "x")).toEqual({ flipped: false, down: [] });
+    expect([...h.sup.gateViews().keys()]).toEqual(["flag", "cool", "started"]);
+  });
+
+  it("a fire-and-forget service fires each time its when comes to hold", async () => {
+    const h = gated((dir) => ({ note: { command: `echo fired >> "$DIR/fired"`, nomonitor: true, when: ["started"], env: { DIR: dir } } }));
+    h.sup.begin();
+    await new Promise((r) => setImmediate(r));
+    expect(h.opened).not.toContain("note");
+    open(h, "started", "gate request");
+    await expect.poll(() => readFileSync(join(h.dir, "fired"), "utf8")).toBe("fired\n");
+    close(h, "started", "gate request");
+    open(h, "started", "gate request");
+    await expect.poll(() => readFileSync(join(h.dir, "fired"), "utf8")).toBe("fired\nfired\n");
+  });
+
+  it("defineGates() keeps the state of a gate it knows, adds new ones, and drops those gone", () => {
+    const h = gated(() => ({}));
+    close(h, "cool");
+    h.sup.defineGates(["cool", "power"], () => ({ open: true, reason: "new" }));
+    expect(Object.fromEntries([...h.sup.gateViews()].map(([n, v]) => [n, [v.open, v.reason]]))).toEqual({
+      flag: [false, "no green flag yet"],
+      cool: [false, "46.1 C > 45"],
+      power: [true, "new"],
     });
   });
 });
