@@ -82,6 +82,9 @@ export interface GateEventMessage extends Stamp {
 
 export type GateState = "open" | "closed";
 
+/** What the `event` topic carries: a service's change, or a gate's flip. */
+export type AnyEvent = EventMessage | GateEventMessage;
+
 export type Topic = "status" | "event" | "device";
 
 /** A reload's reply: the services in each group, and what it could not apply. */
