@@ -31,7 +31,7 @@ import { recovery, stopLeftovers, StateFile, type DaemonFacts, type Recovery } f
 import { openServiceLog, serviceLogPath, type ServiceLog } from "./runner/output.js";
 import { DeviceSampler, type Probes } from "./stats/device.js";
 import { ProcessSampler, type GroupVitals } from "./stats/proc.js";
-import { Supervisor, type ChangeNotice } from "./supervisor/supervisor.js";
+import { Supervisor, type ChangeNotice, type GateNotice } from "./supervisor/supervisor.js";
 import { ExternalApp } from "./supervisor/external.js";
 import { decideGate, flipReason, probesFor, type GateView, type ReadingGate, type Readings } from "./supervisor/gates.js";
 import { INITIAL_LIFE, isFlip, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
@@ -194,6 +194,7 @@ class Daemon {
       if (isTcp(ep) && !this.curve) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
     this.supervisor.on("change", (n) => this.onChange(n));
+    this.supervisor.on("gate", (n) => this.onGate(n));
     this.supervisor.on("spawned", (g) => this.state.spawned({ ...g, startTime: startTime(g.pid) }));
     void this.control.serve();
     void this.flagPull.serve();
@@ -341,8 +342,7 @@ class Daemon {
     const raise = gate === FLAG_GATE && open;
     const stopFlag = gate === FLAG_GATE && !open;
     const why = flipReason(gate, open, reason);
-    const { flipped, down } = this.supervisor.setGate(gate, open, reason, raise ? reason : why, raise);
-    if (flipped) this.publishGate(gate);
+    const { down } = this.supervisor.setGate(gate, open, reason, raise ? reason : why, raise);
     if (raise) settle(OK);
     if (down.length > 0) {
       await this.supervisor.stopServices(down, stopFlag ? "stop flag" : why);
@@ -355,8 +355,7 @@ class Daemon {
   }
 
   /** A gate's flip on the status topic and in the log. */
-  private publishGate(name: string): void {
-    const view = this.supervisor.gateViews().get(name)!;
+  private onGate({ name, view }: GateNotice): void {
     this.log.info(`gate ${name} ${view.open ? "open" : "closed"}: ${view.reason}`);
     this.status.publish("event", gateEventBody(name, view));
     this.status.queueSnapshot();

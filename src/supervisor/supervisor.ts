@@ -76,7 +76,13 @@ export interface SpawnedGroup {
   pid: number;
 }
 
-export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: [SpawnedGroup] }> {
+/** A gate that opened or closed, told before any service it stops or starts. */
+export interface GateNotice {
+  name: string;
+  view: Readonly<GateView>;
+}
+
+export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: [SpawnedGroup]; gate: [GateNotice] }> {
   /** The supervised services, in the manifest's order (which snapshots follow). */
   private readonly services = new Map<string, Service>();
   private fireAndForget = new Map<string, FireAndForget>();
@@ -143,7 +149,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
    * more, and those whose dependencies hold start, now or (`later`) on the
    * next turn of the loop, so that whoever raised the flag hears back before
    * a hundred spawns; a gate flipped back in between leaves nothing to
-   * start. The same state again only starts what it wants (an idempotent
+   * start. Listeners hear of the flip (`gate`) before any of that. The same state again only starts what it wants (an idempotent
    * green flag). `reason`: what decided it, as the gate's own reason; the
    * services started hear it as `startReason`. An unknown gate (a reload
    * removed it meanwhile) changes nothing.
@@ -152,7 +158,11 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
     const gate = this.gates.get(name);
     if (gate === undefined) return { flipped: false, down: [] };
     const flipped = gate.open !== open;
-    if (flipped) this.gates.set(name, { open, reason, since: this.clock.wall() });
+    if (flipped) {
+      const view = { open, reason, since: this.clock.wall() };
+      this.gates.set(name, view);
+      this.emit("gate", { name, view });
+    }
     const down: string[] = [];
     for (const svc of this.services.values()) {
       const c = svc.spec.when.find((w) => w.gate === name);

@@ -70,6 +70,7 @@ services:
       const events = d.rec.messages.slice(hot).filter((m) => m.topic === "event").map((m) => m.data as EventMessage);
       const at = (service: string, to: string) => events.findIndex((e) => e.service === service && e.to === to);
       expect(at("planner", "stopped")).toBeLessThan(at("modeld", "stopping"));
+      expect(d.rec.messages.indexOf(flip)).toBeLessThan(d.rec.messages.findIndex((m, i) => i >= hot && m.topic === "event" && (m.data as EventMessage).service === "planner"));
       expect(events.find((e) => e.service === "modeld" && e.to === "stopping")?.reason).toBe("gate cool closed: 46.1 C > 45");
       expect(events.some((e) => e.service === "camerad")).toBe(false);
 
@@ -78,7 +79,7 @@ services:
       dev.write(`${ZONE}/temp`, "43000\n");
       const read = await d.rec.waitFor(isDevice((m) => (m.temperatures_c as Record<string, number>)["cpu-0"] === 43), "43 C read", warm);
       const after = await d.rec.snapshot(() => true, "the snapshot after", d.rec.messages.indexOf(read) + 1);
-      expect(gates(after).cool.open).toBe(false);
+      expect(gates(after).cool).toMatchObject({ open: false });
       expect(state(after, "modeld")?.state).toBe("waiting");
 
       const cool = d.rec.mark;
@@ -86,6 +87,8 @@ services:
       expect((await d.rec.gate("cool", "open", cool)).data.reason).toBe("41.5 C < 42");
       const starting = await d.rec.event("modeld", "starting", cool);
       expect(starting.data.reason).toBe("gate cool open: 41.5 C < 42");
+      // The flip comes first on the topic, then what it starts.
+      expect(d.rec.messages.indexOf(await d.rec.gate("cool", "open", cool))).toBeLessThan(d.rec.messages.indexOf(starting));
       await d.rec.event("planner", "running", cool);
 
       // What a user sees in `flowinit watch`.
