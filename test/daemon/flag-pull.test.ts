@@ -5,23 +5,13 @@
  * start without CURVE or insecure_tcp, allow_uids on ipc.
  */
 import { appendFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { execa, execaSync } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, cli, FIXTURES, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, cli, FIXTURES, freePort, python, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
 
-const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 const PUSH = join(FIXTURES, "clients/push.py");
 const push = (endpoint: string, word: string, ...curve: string[]) => execa(python!, [PUSH, endpoint, word, ...curve], { reject: false, timeout: 20_000 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 let d: RunningDaemon | undefined;
 afterEach(async () => {

@@ -1,11 +1,10 @@
 /** The Python subscriber of docs/subscribe.md, run as written against a live daemon, where pyzmq is installed. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa, execaSync } from "execa";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { ROOT, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+import { python, ROOT, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
 
-const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 
 function snippet(): string {
   const doc = readFileSync(join(ROOT, "docs/subscribe.md"), "utf8");

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { createServer } from "node:net";
+import { execa, execaSync, type ResultPromise } from "execa";
 import * as zmq from "zeromq";
 import type { EventMessage, GateEventMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
@@ -20,6 +21,18 @@ export function uniqueEndpoints(): { control: string; status: string } {
   const id = randomBytes(6).toString("hex");
   return { control: `ipc://@flowinit-test-${id}/control`, status: `ipc://@flowinit-test-${id}/status` };
 }
+
+/** A loopback TCP port free a moment ago, for a tcp:// endpoint. */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+/** A python3 that has pyzmq, for independent clients; undefined where there is none. */
+export const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
