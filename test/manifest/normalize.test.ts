@@ -38,6 +38,10 @@ describe("defaults", () => {
         successExitCodes: [0],
         restartJitter: 0,
         oneshot: false,
+        ready: null,
+        readyTimeoutMs: 60_000,
+        notifyFd: null,
+        watchdogMs: null,
       },
     ]);
   });
