@@ -213,7 +213,8 @@ const ready = mapping(
   "a mapping with one of fd, log_line or exec",
 ).superRefine((r, ctx) => {
   const given = READY_KINDS.filter((k) => r[k] !== undefined);
-  if (given.length === 0) {
+  // A probe's keys without its command: their own messages say what is missing.
+  if (given.length === 0 && r.period === undefined && r.timeout === undefined) {
     ctx.addIssue({ code: "custom", path: [], input: r, message: "expected one of fd, log_line or exec" });
   }
   for (const k of given.slice(1)) {
@@ -224,7 +225,8 @@ const ready = mapping(
       ctx.addIssue({ code: "custom", path: [k], input: r[k], message: "expected exec beside it: period and timeout are a probe's" });
     }
   }
-});
+  // An unknown key or a bad value is message enough.
+}, { when: (payload) => payload.issues.length === 0 });
 
 const d = DEFAULTS.service;
 const service = mapping(
@@ -259,6 +261,14 @@ const service = mapping(
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {
+  if (s.notify_fd !== undefined && s.ready?.fd !== undefined && s.ready.fd !== s.notify_fd) {
+    ctx.addIssue({ code: "custom", path: ["notify_fd"], input: s.notify_fd, message: `expected the descriptor of ready.fd (${s.ready.fd}): a service has one notify pipe` });
+  }
+  if (s.nomonitor) {
+    for (const k of ["ready", "watchdog", "notify_fd"] as const) {
+      if (s[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: s[k], message: "expected no health check on a nomonitor service: nothing watches it after its spawn" });
+    }
+  }
   // Also called when a sibling key is bad; a bad duration is reported by its pattern.
   const delay = parseDuration(s.restart_delay);
   const max = parseDuration(s.restart_delay_max);
