@@ -192,3 +192,21 @@ services:
     expect(shown.stdout).toMatch(/cal\s+running.*calibrated, 3 cameras/);
   });
 });
+
+describe("success_exit_codes", () => {
+  it("an on-failure service exiting with a listed code is not restarted, and a oneshot exiting so completes", async () => {
+    d = await startDaemon(`
+services:
+  tool: { command: 'exit 3', success_exit_codes: [0, 3] }
+  java: { command: 'exit 143', oneshot: true, success_exit_codes: [0, 143] }
+  app: { command: 'exec sleep 1000', depends_on: {java: completed} }
+  other: { command: 'exit 4', success_exit_codes: [0, 3], max_restarts: 0 }
+`);
+    await d.flag();
+    expect((await d.rec.event("tool", "exited")).data).toMatchObject({ cause: "exit", exit_code: 3 });
+    expect((await d.rec.event("java", "exited")).data).toMatchObject({ cause: "exit", exit_code: 143 });
+    await d.rec.event("app", "running");
+    expect((await d.rec.event("other", "fatal")).data).toMatchObject({ cause: "crash", exit_code: 4 });
+    expect(d.rec.messages.some((m) => m.topic === "event" && ["tool", "java"].includes((m.data as { service: string }).service) && (m.data as { to: string }).to === "backoff")).toBe(false);
+  });
+});
