@@ -83,8 +83,8 @@ export type Effect =
   | { type: "kill" }
   | { type: "schedule_restart"; delayMs: number }
   | { type: "cancel_restart" }
-  /** SIGKILL to the process group at once, for a failed health check. */
-  | { type: "sigkill" };
+  /** SIGKILL to the process group at once, for a failed health check; `reason` says which. */
+  | { type: "sigkill"; reason: string };
 
 export interface Change {
   from: StateName;
@@ -162,7 +162,7 @@ export function transition(spec: MachineSpec, s: ServiceStatus, ev: MachineEvent
           return to({ name: "running", pid: st.pid, startedAt: st.startedAt }, ev.reason);
         case "condemn":
           if (st.pid === undefined || st.condemned) return nop(s); // impossible, already
-          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill" }]);
+          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill", reason: ev.verdict.reason }]);
       }
 
     case "running":
@@ -185,7 +185,7 @@ export function transition(spec: MachineSpec, s: ServiceStatus, ev: MachineEvent
           return nop(s); // already
         case "condemn":
           if (st.condemned) return nop(s); // already
-          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill" }]);
+          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill", reason: ev.verdict.reason }]);
       }
 
     case "backoff":

@@ -471,12 +471,10 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
           if (svc.timer) clearTimeout(svc.timer);
           svc.timer = null;
           break;
-        case "sigkill": {
-          const { condemned } = svc.status.state as { condemned?: { reason: string } };
-          svc.log.warn(`${condemned?.reason ?? "health check failed"}: killing its process group`);
+        case "sigkill":
+          svc.log.warn(`${effect.reason}: killing its process group`);
           if (svc.child?.pid !== undefined && signalGroup(svc.child.pid, "SIGKILL") === "denied") svc.log.error(DENIED);
           break;
-        }
       }
     }
     // A ready check lasts while its run is starting.
