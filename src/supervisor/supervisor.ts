@@ -18,7 +18,7 @@ import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { startProbe } from "../runner/probe.js";
 import { WatchdogFolder } from "../runner/watchdog-files.js";
-import { beat, parseNotifyLine, UNARMED, verdict, type Watch } from "./health.js";
+import { beat, parseNotifyLine, UNARMED, verdict, type Watch } from "./checks.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
 import type { Exit } from "../runner/exit.js";
 import type { Cause } from "./policy.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beat, parseNotifyLine, UNARMED, verdict } from "../../src/supervisor/health.js";
+import { beat, parseNotifyLine, UNARMED, verdict } from "../../src/supervisor/checks.js";
 import type { State } from "../../src/supervisor/states.js";
 
 describe("parseNotifyLine", () => {
