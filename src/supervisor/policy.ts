@@ -16,7 +16,7 @@ export type RestartSpec = Pick<
  * Why the last process ended (CONTRACT.md section 8), as the status topic
  * names it: `stop` and `spawn_failed` are decided where the machine knows
  * them, `watchdog` and `not_ready` by the health checks that ended it
- * (health.ts), the rest by `exitCause` from the exit itself.
+ * (checks.ts), the rest by `exitCause` from the exit itself.
  */
 export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed" | "watchdog" | "not_ready";
 
