@@ -5,7 +5,7 @@
  * it from outside. The method, the figures and how to read them are in
  * docs/performance.md.
  *
- *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,ping,crash,soak,peers]
+ *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,watched,ping,crash,soak,peers]
  *                      [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"] [--gates]
  *
  * --quick    fewer repetitions and a 5 s idle window (scaled to 20 s)
@@ -57,7 +57,7 @@ import {
 } from "./lib.mjs";
 import { formatSummary, summarizeProfiles } from "./profile.mjs";
 
-const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "ping", "crash", "soak", "peers"];
+const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "watched", "ping", "crash", "soak", "peers"];
 
 function parseArgs(argv) {
   const opts = { quick: false, only: SCENARIOS, out: join(ROOT, "bench/results.json"), profile: null, keep: false, nodeFlags: [], gates: false };
@@ -659,6 +659,48 @@ function idleGates() {
   return { env: { FLOWINIT_DEVICE_ROOT: device }, settings: { gates }, fields: { when: Object.keys(gates) } };
 }
 
+/**
+ * Idle with 20 watched services at the default interval (issue 14): ten kick
+ * their watchdog with WATCHDOG=1 on the notify descriptor, ten with
+ * openpilot's wd_<pid> file, each once a second, as common/watchdog.py does;
+ * the daemon checks them on every tick.
+ */
+async function benchWatched() {
+  const windowS = opts.quick ? 5 : 20;
+  const services = {};
+  for (let i = 0; i < 20; i++) {
+    const name = `w${String(i).padStart(2, "0")}`;
+    services[name] =
+      i < 10
+        ? { command: "while :; do echo WATCHDOG=1 >&3; sleep 1; done", notify_fd: 3, watchdog: "5s", nowait: true }
+        : { command: 'i=0; while :; do i=$((i+1)); printf "%08d" $i > "$FLOWINIT_WATCHDOG_DIR/wd_$$"; sleep 1; done', watchdog: "5s", nowait: true };
+  }
+  const d = new Daemon(root, () => ({ services }), daemonOpts("watched"));
+  d.start();
+  try {
+    await d.ready();
+    await d.allRunning();
+    await sleep(20_000);
+    const c0 = cpuSeconds(d.pid);
+    const t0 = wallMs();
+    const end = d.span("watched");
+    await sleep(windowS * 1000);
+    end();
+    const seconds = (wallMs() - t0) / 1000;
+    const cpu = cpuSeconds(d.pid) - c0;
+    const rec = d.subscribe();
+    const snap = await rec.waitFor((m) => m.topic === "status", "a snapshot");
+    rec.close();
+    const killed = snap.data.services.filter((s) => s.restarts > 0 || s.state !== "running").map((s) => s.name);
+    results.watched = { window_s: seconds, cpu_s: cpu, cpu_s_per_20s: (cpu * 20) / seconds, not_running_or_restarted: killed };
+    const scaled = windowS === 20 ? "" : ` (${windowS} s, scaled)`;
+    row(`idle, 20 watched services (watchdog 5s, kicked 1/s): CPU per 20 s${scaled}`, `${((cpu * 20) / seconds).toFixed(2)} s`, "<= 0.2 s", (cpu * 20) / seconds <= 0.2);
+    row("  watched services killed or restarted meanwhile", killed.length === 0 ? "none" : killed.join(", "), "none", killed.length === 0);
+  } finally {
+    await finish(d);
+  }
+}
+
 async function benchIdleAndPing(doIdle, doPing) {
   const windowS = opts.quick ? 5 : 20;
   const gated = opts.gates ? idleGates() : null;
@@ -953,6 +995,7 @@ async function main() {
     ["flag", benchFlag, [["flag"], ["flag-cycles"]]],
     ["stop", benchStop, [["stop"], ["stop-reaped"], ["stop-ignoring"]]],
     ["idle", () => benchIdleAndPing(true, opts.only.includes("ping")), [["idle"], ["idle", "ping"]]],
+    ["watched", benchWatched, [["watched"]]],
     ["ping", () => (opts.only.includes("idle") ? undefined : benchIdleAndPing(false, true)), opts.only.includes("idle") ? [] : [["idle", "ping"]]],
     ["crash", benchCrash, [["crash"], ["crash-stress"]]],
     ["soak", benchSoak, []],

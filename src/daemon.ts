@@ -111,7 +111,7 @@ class Daemon {
     // Services that run `flowinit` or the client API reach their own daemon, whatever endpoints it was given.
     // Copied once: reading process.env is a native call per variable, and every spawn would pay it.
     const env = { ...host.env, FLOWINIT_CONTROL: this.endpoints.control.join(","), FLOWINIT_STATUS: this.endpoints.status.join(",") };
-    this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log, clock });
+    this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log, clock, watchdogDir: this.state.watchdogDir });
     this.status = new StatusPublisher(() => this.snapshot(), log, curve && curveServerOptions(curve.keys, "status"));
     this.control = new ControlServer((req, style) => handleRequest(req, style, this), log, curve && curveServerOptions(curve.keys, "control"));
     // The words go the control socket's way, in plain style; their ACK has no one to go to.
@@ -526,6 +526,7 @@ class Daemon {
       this.status.publish("event", eventBody(app.name, ended, app.pid, null, null));
       this.saveFacts();
     }
+    this.supervisor.checkHealth();
     const groups: number[] = [];
     for (const svc of this.supervisor.views()) {
       const pid = this.supervisor.pidOf(svc);

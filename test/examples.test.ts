@@ -47,4 +47,26 @@ describe.skipIf(!hasPython)("the end-to-end example", () => {
       await follower;
     }
   });
+
+  it("the sensor is ready after its first reading, and its watchdog restarts it when it hangs", async () => {
+    d = await startDaemon(`settings: { interval: 50ms }
+services:
+  sensor:
+    command: python3
+    args: [${join(ROOT, "examples/sensor.py")}]
+    env: { SENSOR_HZ: "50", SENSOR_HANG_AFTER: "3" }
+    ready: { fd: 3 }
+    watchdog: 300ms
+    restart_delay: 10ms
+`);
+    await d.flag();
+    const ready = await d.rec.event("sensor", "running");
+    expect(ready.data).toMatchObject({ from: "starting", reason: "ready: READY=1" });
+    await d.rec.snapshot((s) => /^reading \d+: [\d.]+ m\/s$/.test(state(s, "sensor")?.status_text ?? ""), "the sensor's STATUS=");
+    const hung = await d.rec.event("sensor", "backoff", d.rec.messages.indexOf(ready));
+    expect(hung.data).toMatchObject({ pid: ready.data.pid, cause: "watchdog", signal: "SIGKILL" });
+    const log = await d.cli("logs", "sensor", "-n", "100");
+    expect(log.stdout).toMatch(/out \| sensor: hanging \(SENSOR_HANG_AFTER\)/);
+    await d.rec.event("sensor", "running", d.rec.messages.indexOf(hung));
+  });
 });

@@ -28,6 +28,8 @@ export interface ServiceEntry {
   uptime_ms?: number | null;
   /** Why a `fatal` service gave up (the reason of its event); null in every other state. */
   reason?: string | null;
+  /** The last `STATUS=` line of the current run on its notify descriptor (CONTRACT.md section 8); null: none. */
+  status_text?: string | null;
   /** The Android app named by a green flag's pid: watched, never signalled. */
   external?: true;
 }

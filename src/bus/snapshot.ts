@@ -28,6 +28,7 @@ export function serviceEntry(svc: ServiceView, pid: number | null, vitals: Group
     rss_bytes: vitals?.rssBytes ?? null,
     uptime_ms: s.state.name === "running" ? mono - s.state.startedAt : null,
     reason: s.state.name === "fatal" ? s.state.reason : null,
+    status_text: svc.statusText,
   };
 }
 

@@ -76,8 +76,10 @@ const BORDERLESS = {
  * the moment the daemon took it.
  */
 export function formatTable(services: readonly ServiceEntry[], now: number, color: boolean): string {
+  // Only services with a notify descriptor say STATUS=: the column is there when one has.
+  const texts = services.some((s) => s.status_text);
   const table = new Table({
-    head: ["NAME", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "EXIT"],
+    head: ["NAME", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "EXIT", ...(texts ? ["STATUS"] : [])],
     chars: BORDERLESS,
     // cli-table3 colours headers and borders on its own unless told not to.
     style: { head: [], border: [], "padding-left": 0, "padding-right": 2, compact: true },
@@ -87,7 +89,8 @@ export function formatTable(services: readonly ServiceEntry[], now: number, colo
     const uptime = s.state === "running" ? formatDuration(now - s.since) : "-";
     const cpu = s.cpu_percent === null ? "-" : `${s.cpu_percent.toFixed(1)}%`;
     const mem = s.rss_bytes === null ? "-" : formatBytes(s.rss_bytes);
-    table.push([s.name, s.state, s.pid ?? "-", uptime, cpu, mem, s.restarts, formatExit(s)].map((cell) => paint(String(cell))));
+    const row = [s.name, s.state, s.pid ?? "-", uptime, cpu, mem, s.restarts, formatExit(s)].map((cell) => paint(String(cell)));
+    table.push(texts ? [...row, s.status_text ?? ""] : row);
   }
   return table
     .toString()

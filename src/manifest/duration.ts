@@ -89,3 +89,10 @@ export function parseDuration(v: unknown): number | null {
 export function parseSize(v: unknown): number | null {
   return parseQuantity(v, SIZE_PATTERN, SIZE_UNITS, MAX_SIZE_BYTES);
 }
+
+/** A duration as people write it in the manifest: `2m`, `30s`, `1.5s`, `250ms`. */
+export function durationText(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms >= 1000 && ms % 100 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

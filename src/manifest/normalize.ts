@@ -6,8 +6,8 @@
 import path from "node:path";
 import { parseDuration, parsePercent, parseSize } from "./duration.js";
 import { dependencyOrder } from "./graph.js";
-import type { RawManifest, RawService, RawSettings } from "./schema.js";
-import { FLAG_GATE, type Dependency, type GateCondition, type GateSpec, type Manifest, type RestartPolicy, type ServiceSpec, type Settings } from "./spec.js";
+import { PROBE_DEFAULTS, type RawManifest, type RawService, type RawSettings } from "./schema.js";
+import { FLAG_GATE, type Dependency, type GateCondition, type GateSpec, type Manifest, type ReadyCheck, type RestartPolicy, type ServiceSpec, type Settings } from "./spec.js";
 
 /**
  * `file` may be relative; relative paths inside are resolved against its
@@ -91,7 +91,19 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     // The schema let only percentages through.
     restartJitter: parsePercent(s.restart_jitter)!,
     oneshot: s.oneshot,
+    ready: readyCheck(s.ready),
+    readyTimeoutMs: ms(s.ready_timeout),
+    notifyFd: s.ready?.fd ?? s.notify_fd ?? null,
+    watchdogMs: s.watchdog === undefined ? null : ms(s.watchdog),
   };
+}
+
+/** The schema let exactly one of fd, log_line and exec through. */
+function readyCheck(r: RawService["ready"]): ReadyCheck | null {
+  if (r === undefined) return null;
+  if (r.fd !== undefined) return { kind: "fd" };
+  if (r.log_line !== undefined) return { kind: "log_line", pattern: r.log_line };
+  return { kind: "exec", command: r.exec!, periodMs: ms(r.period ?? PROBE_DEFAULTS.period), timeoutMs: ms(r.timeout ?? PROBE_DEFAULTS.timeout) };
 }
 
 /** Both forms of depends_on as one list; the list form waits for `ready`, and names itself once. */

@@ -41,6 +41,12 @@ const DEFAULTS = {
     success_exit_codes: [0],
     restart_jitter: "0%",
     oneshot: false,
+    ready_timeout: "60s",
+  },
+  /** Of a `ready: {exec}` probe. */
+  probe: {
+    period: "1s",
+    timeout: "2s",
   },
   settings: {
     interval: "500ms",
@@ -185,6 +191,50 @@ const WHEN_ENTRY = expected("a gate name, or !NAME for while that gate is closed
 const when = z
   .array(z.string(WHEN_ENTRY).regex(WHEN_PATTERN, WHEN_ENTRY), expected("a list of gate names"))
   .optional();
+// null: not a duration at all, which the pattern reports.
+const positive = duration.refine((v) => (parseDuration(v) ?? 1) > 0, expected("a duration greater than 0"));
+
+// Past 255 a service would need a descriptor table Node builds entry by entry.
+const FD = expected("a descriptor number from 3 to 255 (0, 1 and 2 are stdin, stdout and stderr)");
+const fd = z.int(FD).min(3, FD).max(255, FD);
+
+const REGEX = expected("a regular expression");
+const regex = nonEmptyString.refine((v) => {
+  try {
+    new RegExp(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, REGEX);
+
+const READY_KINDS = ["fd", "log_line", "exec"] as const;
+const p = DEFAULTS.probe;
+const ready = mapping(
+  {
+    fd: fd.optional().describe("Ready on READY=1 (or an empty line) on this descriptor, a pipe named in FLOWINIT_NOTIFY_FD."),
+    log_line: regex.optional().describe("Ready once a line of the service's output matches this regular expression."),
+    exec: nonEmptyString.optional().describe("Ready once this probe command (run through the shell) exits 0."),
+    period: positive.optional().describe(`Between probes (exec). Default ${p.period}.`),
+    timeout: positive.optional().describe(`A probe running longer is killed and counts as failed (exec). Default ${p.timeout}.`),
+  },
+  "a mapping with one of fd, log_line or exec",
+).superRefine((r, ctx) => {
+  const given = READY_KINDS.filter((k) => r[k] !== undefined);
+  // A probe's keys without its command: their own messages say what is missing.
+  if (given.length === 0 && r.period === undefined && r.timeout === undefined) {
+    ctx.addIssue({ code: "custom", path: [], input: r, message: "expected one of fd, log_line or exec" });
+  }
+  for (const k of given.slice(1)) {
+    ctx.addIssue({ code: "custom", path: [k], input: r[k], message: `expected one check only, got ${given[0]} too` });
+  }
+  for (const k of ["period", "timeout"] as const) {
+    if (r[k] !== undefined && r.exec === undefined) {
+      ctx.addIssue({ code: "custom", path: [k], input: r[k], message: "expected exec beside it: period and timeout are a probe's" });
+    }
+  }
+  // An unknown key or a bad value is message enough.
+}, { when: (payload) => payload.issues.length === 0 });
 
 const d = DEFAULTS.service;
 const service = mapping(
@@ -213,11 +263,23 @@ const service = mapping(
     restart_jitter: percent.default(d.restart_jitter).describe("Each restart delay drawn from delay * (1 +- this)."),
     oneshot: bool.default(d.oneshot).describe("A task run to completion: a success code ends it, `completed` for its dependents."),
     when: when.describe("Gates it runs while: NAME while open, !NAME while closed; flag is the green flag's. Default [flag]; nowait is []."),
+    ready: ready.optional().describe("What makes the service running after its spawn: {fd: N}, {log_line: REGEX} or {exec: COMMAND, period, timeout}."),
+    ready_timeout: positive.default(d.ready_timeout).describe("Not ready this long after the spawn: the start failed (cause not_ready)."),
+    notify_fd: fd.optional().describe("A notify pipe as this descriptor without readiness, for WATCHDOG=1 and STATUS= lines."),
+    watchdog: positive.optional().describe("Armed by the first heartbeat; then no heartbeat for this long: SIGKILL, restart per policy."),
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {
   if (s.nowait && s.when !== undefined) {
     ctx.addIssue({ code: "custom", path: ["when"], input: s.when, message: "expected no when on a nowait service (nowait: true is when: [])" });
+  }
+  if (s.notify_fd !== undefined && s.ready?.fd !== undefined && s.ready.fd !== s.notify_fd) {
+    ctx.addIssue({ code: "custom", path: ["notify_fd"], input: s.notify_fd, message: `expected the descriptor of ready.fd (${s.ready.fd}): a service has one notify pipe` });
+  }
+  if (s.nomonitor) {
+    for (const k of ["ready", "watchdog", "notify_fd"] as const) {
+      if (s[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: s[k], message: "expected no health check on a nomonitor service: nothing watches it after its spawn" });
+    }
   }
   // Also called when a sibling key is bad; a bad duration is reported by its pattern.
   const delay = parseDuration(s.restart_delay);
@@ -314,9 +376,6 @@ const gateName = z
 
 const WAKE_LOCK = expected("while_flag");
 
-const interval = duration
-  // null: not a duration at all, which the pattern reports.
-  .refine((v) => (parseDuration(v) ?? 1) > 0, expected("a duration greater than 0"));
 
 const sd = DEFAULTS.settings;
 const settings = mapping(
@@ -324,7 +383,7 @@ const settings = mapping(
     control: endpoints.optional().describe("Control (REP) endpoints."),
     status: endpoints.optional().describe("Status (PUB) endpoints."),
     log_dir: nonEmptyString.optional().describe("Log folder, relative to the manifest's folder."),
-    interval: interval.default(sd.interval).describe("Status snapshot interval."),
+    interval: positive.default(sd.interval).describe("Status snapshot interval."),
     allow_uids: z
       .array(count, expected("a list of UIDs"))
       .optional()
@@ -359,3 +418,6 @@ export const ManifestSchema = mapping(
 export type RawManifest = z.output<typeof ManifestSchema>;
 export type RawService = z.output<typeof service>;
 export type RawSettings = z.output<typeof settings>;
+
+/** The probe's defaults, for normalize. */
+export const PROBE_DEFAULTS = DEFAULTS.probe;

@@ -44,6 +44,15 @@ export type GateSpec =
   | { name: string; kind: "external" };
 
 export type GateKind = GateSpec["kind"];
+/**
+ * How a service tells it is ready (CONTRACT.md section 8): a line on its
+ * notify descriptor (`notifyFd` of the spec), a line of its output matching
+ * `pattern` (a regular expression's source), or a probe command that exits 0.
+ */
+export type ReadyCheck =
+  | { kind: "fd" }
+  | { kind: "log_line"; pattern: string }
+  | { kind: "exec"; command: string; periodMs: number; timeoutMs: number };
 
 export interface ServiceSpec {
   /** The key under `services:`; may contain dots (`ai.flow.app`). */
@@ -88,6 +97,14 @@ export interface ServiceSpec {
   restartJitter: number;
   /** A task run to completion: a success code ends it (`exited`, cause `exit`) whatever `restart` says. Default false. */
   oneshot: boolean;
+  /** What makes the service `running` after its spawn; null: the spawn itself. Default null. */
+  ready: ReadyCheck | null;
+  /** Not ready this long after the spawn: the start failed (cause `not_ready`). Default 60000 ms. */
+  readyTimeoutMs: number;
+  /** The descriptor of the notify pipe (`ready: {fd}` or `notify_fd`), named in FLOWINIT_NOTIFY_FD; null: none. Default null. */
+  notifyFd: number | null;
+  /** Armed by the first heartbeat, then no heartbeat for this long: SIGKILL (cause `watchdog`); null: no watchdog. Default null. */
+  watchdogMs: number | null;
 }
 
 export interface CurveSettings {

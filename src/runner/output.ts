@@ -48,6 +48,12 @@ export interface ServiceLog {
   stream(kind: StreamKind): Writable;
   /** Writes out the unterminated last line of each stream, e.g. once a child has ended. */
   flush(): void;
+  /**
+   * Hands each complete line of output (both streams, without its newline)
+   * to `fn` as it passes to the file, until called with null: readiness by
+   * log line reads what the log already splits. Unwatched, a line costs nothing more.
+   */
+  watchLines(fn: ((line: string) => void) | null): void;
   /** Flushes, waits until everything accepted is on disk, and closes the file. */
   close(): Promise<void>;
 }
@@ -119,6 +125,7 @@ class RotatingServiceLog implements ServiceLog {
   private unchecked = 0;
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
+  private lineWatcher: ((line: string) => void) | null = null;
 
   constructor(private readonly opts: ServiceLogOptions) {
     this.path = serviceLogPath(opts.dir, opts.name);
@@ -158,6 +165,10 @@ class RotatingServiceLog implements ServiceLog {
     if (out.length > 0) this.accept(Buffer.concat(out), raw);
   }
 
+  watchLines(fn: ((line: string) => void) | null): void {
+    this.lineWatcher = fn;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.finish();
     return this.closing;
@@ -183,6 +194,8 @@ class RotatingServiceLog implements ServiceLog {
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, nl + 1)) ends.push(nl + 1);
     const done = ends.at(-1) ?? 0;
     const out: Buffer[] = [];
+    // Decoded before the pieces of an open line are let go; handed over once this chunk is queued.
+    const lines = this.lineWatcher !== null && done > 0 ? linesOf(open.parts, chunk, ends) : null;
     if (done > 0) {
       // One allocation per chunk rather than a slice per line: a fast writer sends many short lines.
       const buf = Buffer.allocUnsafe(ends.length * pre.length + open.bytes + done);
@@ -218,6 +231,8 @@ class RotatingServiceLog implements ServiceLog {
     }
     this.partial.set(kind, open);
     if (out.length > 0) this.accept(out.length === 1 ? out[0]! : Buffer.concat(out), chunk.length);
+    // The watcher may let go of itself (a ready check that passed) on any line.
+    if (lines !== null) for (const line of lines) this.lineWatcher?.(line);
   }
 
   /** Queues formatted output, or drops it while the backlog is full or the file broken; `raw` is the service's share of it. */
@@ -395,6 +410,18 @@ class RotatingServiceLog implements ServiceLog {
     // A broken log must not keep a stopping daemon alive.
     this.retry.unref();
   }
+}
+
+/** The complete lines of `chunk` (ending at `ends`), the first one joined to the open line's `parts`. */
+function linesOf(parts: Buffer[], chunk: Buffer, ends: number[]): string[] {
+  const lines: string[] = [];
+  let from = 0;
+  for (const end of ends) {
+    const text = chunk.toString("utf8", from, end - 1);
+    lines.push(from === 0 && parts.length > 0 ? Buffer.concat(parts).toString("utf8") + text : text);
+    from = end;
+  }
+  return lines;
 }
 
 function timestamp(): string {

@@ -77,6 +77,8 @@ interface StateContent extends DaemonFacts {
 
 export class StateFile {
   readonly path: string;
+  /** Beside the file, private as it is: the services' watchdog folders (FLOWINIT_WATCHDOG_DIR). */
+  readonly watchdogDir: string;
   private readonly journalPath: string;
   private readonly dir: string;
   /** The journal, opened (emptied) once this daemon's first file is on disk; appended to from then on. */
@@ -102,6 +104,7 @@ export class StateFile {
     const id = createHash("sha256").update(controlEndpoint).digest("hex").slice(0, 16);
     this.path = join(this.dir, `${id}.json`);
     this.journalPath = join(this.dir, `${id}.journal`);
+    this.watchdogDir = join(this.dir, `${id}.wd`);
   }
 
   /** Only a folder that is ours and closed to others is trusted. */

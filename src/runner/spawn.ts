@@ -10,6 +10,7 @@
  * docs/performance.md has the figures.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import { existsSync } from "node:fs";
 import type { ServiceSpec } from "../manifest/spec.js";
 import type { Exit } from "./exit.js";
@@ -22,6 +23,8 @@ export interface SpawnHooks {
   onError(message: string): void;
   /** The group leader ended. Other members of its group may still live. */
   onExit(exit: Exit): void;
+  /** A line on the notify descriptor (`notifyFd` of the spec), without its newline. */
+  onNotify?(line: string): void;
 }
 
 export interface ServiceChild {
@@ -48,7 +51,12 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   /** Where stdout and stderr go; shared by every run of the service. */
   output: ServiceLog;
+  /** The folder for openpilot's `wd_<pid>` heartbeat files, named in FLOWINIT_WATCHDOG_DIR; undefined: none. */
+  watchdogDir?: string;
 }
+
+/** A notify line longer than this is cut: a service that writes no newline cannot fill memory. */
+const MAX_NOTIFY_LINE = 4096;
 
 export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: SpawnHooks): ServiceChild {
   let resolveExit!: (e: Exit) => void;
@@ -64,16 +72,24 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
     hooks.onError(spawnErrorMessage(spec, e));
   };
 
+  // FLOWINIT_SERVICE marks every process of the service, even one that leaves its group (runner/stop.ts).
+  const env: NodeJS.ProcessEnv = { ...opts.env, ...spec.env, FLOWINIT_SERVICE: spec.name };
+  const stdio: ("ignore" | "pipe")[] = ["ignore", "pipe", "pipe"];
+  if (spec.notifyFd !== null) {
+    env.FLOWINIT_NOTIFY_FD = String(spec.notifyFd);
+    while (stdio.length < spec.notifyFd) stdio.push("ignore");
+    stdio.push("pipe");
+  }
+  if (opts.watchdogDir !== undefined) env.FLOWINIT_WATCHDOG_DIR = opts.watchdogDir;
   let child: ChildProcess;
   try {
     child = spawn(spec.command, spec.args ?? [], {
       shell: spec.args === null ? opts.shell : false,
       cwd: spec.cwd,
-      // FLOWINIT_SERVICE marks every process of the service, even one that leaves its group (runner/stop.ts).
-      env: { ...opts.env, ...spec.env, FLOWINIT_SERVICE: spec.name },
+      env,
       // A new session and process group, so a stop reaches the whole tree.
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio,
     });
   } catch (e) {
     // Node throws the failures it does not foresee (a cwd that is a file: ENOTDIR) instead of
@@ -84,9 +100,12 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
   }
 
   const closed = new Promise<void>((r) => child.once("close", () => r()));
+  // Node makes it a socket pair, readable on this side.
+  const notify = spec.notifyFd === null ? null : (child.stdio[spec.notifyFd] as Readable);
   const release = () => {
     child.stdout?.destroy();
     child.stderr?.destroy();
+    notify?.destroy();
     child.unref();
   };
   const handle: ServiceChild = { pid: child.pid, exit: null, exited, closed, release };
@@ -94,6 +113,7 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
   child.stderr!.pipe(opts.output.stream("err"), { end: false });
   // A run's unfinished last line must not run into the next run's first.
   void closed.then(() => opts.output.flush());
+  if (notify !== null) readLines(notify, (line) => hooks.onNotify?.(line));
   child.once("spawn", () => hooks.onSpawn(child.pid!));
   child.once("error", (e: NodeJS.ErrnoException) => {
     // Errors after a successful spawn (a failed kill) are not spawn failures.
@@ -103,6 +123,17 @@ export function spawnService(spec: ServiceSpec, opts: SpawnOptions, hooks: Spawn
     hooks.onExit(ended(handle, { code, signal }));
   });
   return handle;
+}
+
+/** Calls `onLine` with each line of `stream`, without its newline; an unfinished last line is dropped with the stream. */
+function readLines(stream: Readable, onLine: (line: string) => void): void {
+  let rest = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!.slice(0, MAX_NOTIFY_LINE);
+    for (const line of lines) onLine(line.slice(0, MAX_NOTIFY_LINE));
+  });
 }
 
 function spawnErrorMessage(spec: ServiceSpec, e: NodeJS.ErrnoException): string {

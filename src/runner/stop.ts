@@ -158,6 +158,8 @@ export async function stopGroup(child: ServiceChild, signal: NodeJS.Signals, tim
     return pipesClosed ? { exit, escalated } : { exit, escalated, pipesHeld: true };
   };
   if (signalGroup(pgid, signal) === "denied") return deniedStop(child);
+  // A stopped process (SIGSTOP, a hung service's own doing, or ^Z) takes no signal until continued; runit and s6 send it too.
+  signalGroup(pgid, "SIGCONT");
   if (await groupEnded(child, pgid, systemClock.mono() + timeoutMs)) return ended(false);
   if (signalGroup(pgid, "SIGKILL") === "denied") return deniedStop(child);
   // SIGKILL lands at once, but the dying let go of their pipes a moment later; a member that holds no

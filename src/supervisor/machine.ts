@@ -16,6 +16,12 @@
  *               start, restart       |  |
  *   backoff -------------------------+  +-- exited: as from running, with no uptime
  *
+ *   A service with a `ready` check stays `starting` after its spawn (the pid
+ *   kept) and goes `running` on `ready`; a health check that fails
+ *   (`condemn`: not ready in time, a missed watchdog) SIGKILLs the group and
+ *   marks the state, and the exit that follows is a quick crash with the
+ *   check's cause and reason.
+ *
  *   starting | running --stop, restart--> stopping (kill; `then` remembers where to go)
  *   stopping --exited--> then: stopped | waiting | starting
  *   stopping --spawn_failed--> then: stopped | waiting; fatal when then is start
@@ -34,8 +40,12 @@
  */
 import type { Instant } from "../clock.js";
 import type { Exit } from "../runner/exit.js";
+import type { ServiceSpec } from "../manifest/spec.js";
 import { afterExit, describeExit, exitCause, type Cause, type RestartSpec } from "./policy.js";
-import type { AfterStop, State, StateName } from "./states.js";
+import type { AfterStop, Condemned, State, StateName } from "./states.js";
+
+/** What the machine reads of a spec: the restart policy, and whether a spawn must still prove ready. */
+export type MachineSpec = RestartSpec & Pick<ServiceSpec, "ready">;
 
 /** Everything the supervisor knows about one service, as data. */
 export interface ServiceStatus {
@@ -61,14 +71,20 @@ export type MachineEvent =
   /** The process ended; after a stop, once its whole group is gone. */
   /** `denied`: a stop that gave up on members of another user's, left running. */
   | { type: "exited"; exit: Exit; escalated?: boolean; denied?: boolean }
-  | { type: "backoff_elapsed" };
+  | { type: "backoff_elapsed" }
+  /** The `ready` check passed; `reason` says which. */
+  | { type: "ready"; reason: string }
+  /** A health check failed on the live process. */
+  | { type: "condemn"; verdict: Condemned };
 
 export type Effect =
   | { type: "spawn" }
   /** Stop the process group: stop signal, SIGKILL after the timeout. */
   | { type: "kill" }
   | { type: "schedule_restart"; delayMs: number }
-  | { type: "cancel_restart" };
+  | { type: "cancel_restart" }
+  /** SIGKILL to the process group at once, for a failed health check; `reason` says which. */
+  | { type: "sigkill"; reason: string };
 
 export interface Change {
   from: StateName;
@@ -90,7 +106,7 @@ export function initialStatus(wall: number): ServiceStatus {
 const nop = (status: ServiceStatus): Step => ({ status, effects: [], change: null });
 
 /** `random`: uniform in [0, 1), for the restart jitter (policy.ts); injected so that tests are exact. */
-export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent, now: Instant, random: () => number): Step {
+export function transition(spec: MachineSpec, s: ServiceStatus, ev: MachineEvent, now: Instant, random: () => number): Step {
   const to = (state: State, reason: string, effects: Effect[] = [], patch: Partial<ServiceStatus> = {}): Step => ({
     status: { ...s, ...patch, state, since: state.name === s.state.name ? s.since : now.wall },
     effects,
@@ -100,7 +116,7 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
     to({ name: "starting" }, reason, [...effects, { type: "spawn" }], patch);
   const fatal = (reason: string, patch: Partial<ServiceStatus> = {}) => to({ name: "fatal", reason }, reason, [], patch);
   /** Same state, new data: no change to report. */
-  const update = (state: State): Step => ({ status: { ...s, state }, effects: [], change: null });
+  const update = (state: State, effects: Effect[] = []): Step => ({ status: { ...s, state }, effects, change: null });
 
   const st = s.state;
   switch (st.name) {
@@ -117,7 +133,9 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "exited":
           return nop(s); // stale
         case "backoff_elapsed":
-          return nop(s); // impossible
+        case "ready":
+        case "condemn":
+          return nop(s); // impossible: no process
       }
 
     case "starting":
@@ -125,17 +143,26 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "start":
           return nop(s); // already
         case "restart":
-          return to({ name: "stopping", pid: null, then: "start" }, ev.reason, [{ type: "kill" }]);
+          return to({ name: "stopping", pid: st.pid ?? null, then: "start" }, ev.reason, [{ type: "kill" }]);
         case "stop":
-          return to({ name: "stopping", pid: null, then: ev.then }, ev.reason, [{ type: "kill" }]);
+          return to({ name: "stopping", pid: st.pid ?? null, then: ev.then }, ev.reason, [{ type: "kill" }]);
         case "spawned":
+          if (spec.ready !== null) return update({ name: "starting", pid: ev.pid, startedAt: now.mono });
           return to({ name: "running", pid: ev.pid, startedAt: now.mono }, "spawned");
         case "spawn_failed":
           return fatal(`cannot spawn: ${ev.message}`, { cause: "spawn_failed" });
         case "exited":
-          return afterCrash(spec, s, ev.exit, 0, now, random);
+          // Never ready, however long it ran: a quick crash.
+          return afterCrash(spec, s, ev.exit, 0, now, random, st.condemned);
         case "backoff_elapsed":
           return nop(s); // impossible
+        case "ready":
+          // Before the spawn: impossible; once condemned, the kill stands.
+          if (st.pid === undefined || st.startedAt === undefined || st.condemned) return nop(s);
+          return to({ name: "running", pid: st.pid, startedAt: st.startedAt }, ev.reason);
+        case "condemn":
+          if (st.pid === undefined || st.condemned) return nop(s); // impossible, already
+          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill", reason: ev.verdict.reason }]);
       }
 
     case "running":
@@ -150,9 +177,15 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         case "spawn_failed":
           return nop(s); // impossible
         case "exited":
-          return afterCrash(spec, s, ev.exit, now.mono - st.startedAt, now, random);
+          // A condemned process counts as a quick crash: it hung, however long it had worked.
+          return afterCrash(spec, s, ev.exit, st.condemned ? 0 : now.mono - st.startedAt, now, random, st.condemned);
         case "backoff_elapsed":
           return nop(s); // impossible
+        case "ready":
+          return nop(s); // already
+        case "condemn":
+          if (st.condemned) return nop(s); // already
+          return update({ ...st, condemned: ev.verdict }, [{ type: "sigkill", reason: ev.verdict.reason }]);
       }
 
     case "backoff":
@@ -168,6 +201,9 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
           return nop(s); // impossible: the process that crashed has said all it will
         case "backoff_elapsed":
           return start("backoff elapsed", [], { restarts: s.restarts + 1 });
+        case "ready":
+        case "condemn":
+          return nop(s); // impossible: no process
       }
 
     case "stopping":
@@ -197,6 +233,9 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
         }
         case "backoff_elapsed":
           return nop(s); // impossible
+        case "ready":
+        case "condemn":
+          return nop(s); // stale: the stop goes on, and escalates on its own
       }
 
     case "stopped":
@@ -215,14 +254,26 @@ export function transition(spec: RestartSpec, s: ServiceStatus, ev: MachineEvent
           return nop(s); // stale
         case "backoff_elapsed":
           return nop(s); // impossible
+        case "ready":
+        case "condemn":
+          return nop(s); // impossible: no process
       }
   }
 }
 
-function afterCrash(spec: RestartSpec, s: ServiceStatus, exit: Exit, uptimeMs: number, now: Instant, random: () => number): Step {
-  const how = describeExit(exit);
+/** `condemned`: a health check's kill, whose cause and reason the exit bears. */
+function afterCrash(
+  spec: RestartSpec,
+  s: ServiceStatus,
+  exit: Exit,
+  uptimeMs: number,
+  now: Instant,
+  random: () => number,
+  condemned?: Condemned,
+): Step {
+  const how = condemned?.reason ?? describeExit(exit);
   const decision = afterExit(spec, exit, uptimeMs, s.streak, random);
-  const base = { ...s, exit, cause: exitCause(spec, exit), since: now.wall };
+  const base = { ...s, exit, cause: condemned?.cause ?? exitCause(spec, exit), since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {
     case "exit":

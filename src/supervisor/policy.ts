@@ -15,9 +15,10 @@ export type RestartSpec = Pick<
 /**
  * Why the last process ended (CONTRACT.md section 8), as the status topic
  * names it: `stop` and `spawn_failed` are decided where the machine knows
- * them, the rest by `exitCause` from the exit itself.
+ * them, `watchdog` and `not_ready` by the health checks that ended it
+ * (checks.ts), the rest by `exitCause` from the exit itself.
  */
-export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed";
+export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed" | "watchdog" | "not_ready";
 
 /** Whether an exit counts as success: a code of `success_exit_codes`, never a signal. */
 function succeeded(spec: RestartSpec, exit: Exit): boolean {

@@ -19,14 +19,23 @@ export type StateName = (typeof STATE_NAMES)[number];
 /** What a stop leads to once the process tree is gone. */
 export type AfterStop = "stopped" | "waiting" | "start";
 
+/** A live process a health check condemned: SIGKILL sent, its exit will bear this cause and reason. */
+export interface Condemned {
+  cause: "watchdog" | "not_ready";
+  reason: string;
+}
+
 /** Each state carries only its own data. */
 export type State =
   /** Gated: on the green flag, or on dependencies not yet running. */
   | { name: "waiting" }
-  /** Spawn requested; the process has not confirmed it exists yet. */
-  | { name: "starting" }
+  /**
+   * Spawn requested; `pid` and `startedAt` once the process exists and waits
+   * for its `ready` check (without one, the spawn makes it `running`).
+   */
+  | { name: "starting"; pid?: number; startedAt?: number; condemned?: Condemned }
   /** `startedAt`: the monotonic clock's reading at the spawn (clock.ts), for uptime. */
-  | { name: "running"; pid: number; startedAt: number }
+  | { name: "running"; pid: number; startedAt: number; condemned?: Condemned }
   /** Crashed; a restart is scheduled at `until`, a reading of the monotonic clock. */
   | { name: "backoff"; until: number }
   /** Stop signal sent to the group; `then` says where to go once it is gone. */

@@ -8,13 +8,18 @@
  * logged, and never watched again (nor listed in snapshots).
  */
 import { EventEmitter } from "node:events";
+import { join } from "node:path";
 import type { Logger } from "pino";
+import { rmSync } from "node:fs";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import { systemClock, type Clock } from "../clock.js";
 import { FLAG_GATE, type ServiceSpec } from "../manifest/spec.js";
 import type { ServiceLog } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
+import { startProbe } from "../runner/probe.js";
+import { WatchdogFolder } from "../runner/watchdog-files.js";
+import { beat, parseNotifyLine, UNARMED, verdict, type Watch } from "./checks.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
 import type { Exit } from "../runner/exit.js";
 import type { Cause } from "./policy.js";
@@ -33,6 +38,8 @@ export interface SupervisorOptions {
   clock?: Clock;
   /** Uniform in [0, 1), for the restart jitter; injectable so tests can draw exact delays. Default Math.random. */
   random?: () => number;
+  /** A private folder under which each service with a `watchdog` gets its FLOWINIT_WATCHDOG_DIR. */
+  watchdogDir: string;
 }
 
 export interface Service {
@@ -44,10 +51,18 @@ export interface Service {
   timer: NodeJS.Timeout | null;
   output: ServiceLog | null;
   log: Logger;
+  /** This run's watchdog. */
+  watch: Watch;
+  /** The last `STATUS=` line of this run; null: none yet. */
+  statusText: string | null;
+  /** Stops this run's `ready: {exec}` probe; null: none running. */
+  stopProbe: (() => void) | null;
+  /** Its heartbeat files' folder, for a service with a `watchdog`. */
+  wd: WatchdogFolder | null;
 }
 
 /** What the rest of the daemon may read of a service. */
-export type ServiceView = Readonly<Pick<Service, "spec" | "status">>;
+export type ServiceView = Readonly<Pick<Service, "spec" | "status" | "statusText">>;
 
 export interface ChangeNotice {
   name: string;
@@ -265,6 +280,10 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       // Opened now rather than at the first start: a green flag then only spawns.
       output: spec.enabled ? this.opts.output(spec) : null,
       log: this.opts.log.child({ service: spec.name }),
+      watch: UNARMED,
+      statusText: null,
+      stopProbe: null,
+      wd: spec.watchdogMs === null ? null : new WatchdogFolder(join(this.opts.watchdogDir, spec.name)),
     };
     this.services.set(spec.name, svc);
     if (!spec.enabled) this.dispatch(svc, { type: "stop", reason: "disabled", then: "stopped" });
@@ -275,6 +294,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   private async remove(name: string): Promise<void> {
     const svc = this.must(name);
     if (svc.timer) clearTimeout(svc.timer);
+    if (svc.wd !== null) rmSync(svc.wd.dir, { recursive: true, force: true });
     this.services.delete(name);
     this.held.delete(name);
     await svc.output?.close();
@@ -442,9 +462,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
 
   /**
    * Whether every condition of `spec` on its dependencies holds; one this
-   * platform does not supervise blocks nothing. Without ready checks, a
-   * spawned service is `running` at once, so `started` and `ready` both mean
-   * `running`; a oneshot that completed was started too, and keeps it.
+   * platform does not supervise blocks nothing. `started`: spawned, whether
+   * or not ready yet (a service without a ready check is `running` at once);
+   * a oneshot that completed was started too, and keeps it.
    */
   private dependenciesHold(spec: ServiceSpec): boolean {
     return spec.dependsOn.every(({ name, condition }) => {
@@ -453,7 +473,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       const completed = status.state.name === "exited" && status.cause === "exit";
       switch (condition) {
         case "started":
-          return status.state.name === "running" || completed;
+          return status.state.name === "running" || (status.state.name === "starting" && status.state.pid !== undefined) || completed;
         case "ready":
           return status.state.name === "running";
         case "completed":
@@ -505,8 +525,16 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
           if (svc.timer) clearTimeout(svc.timer);
           svc.timer = null;
           break;
+        case "sigkill":
+          svc.log.warn(`${effect.reason}: killing its process group`);
+          if (svc.child?.pid !== undefined && signalGroup(svc.child.pid, "SIGKILL") === "denied") svc.log.error(DENIED);
+          break;
       }
     }
+    // A ready check lasts while its run is starting.
+    if (svc.status.state.name !== "starting") this.endReadyCheck(svc);
+    // A service spawned but not yet ready is `started` for its dependents.
+    if (ev.type === "spawned" && svc.spec.ready !== null) this.reconcile(`${svc.spec.name} is started`);
     if (step.change === null) return;
     const { from, to } = step.change;
     if (this.waiters.length > 0) {
@@ -522,12 +550,28 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
 
   private spawn(svc: Service): void {
     svc.output ??= this.opts.output(svc.spec);
+    svc.watch = UNARMED;
+    svc.statusText = null;
+    svc.wd?.reset();
+    const output = svc.output;
+    const ready = svc.spec.ready;
     const child: ServiceChild = spawnService(
       svc.spec,
-      { shell: this.opts.shell, env: this.opts.env, output: svc.output },
+      { shell: this.opts.shell, env: this.opts.env, output, watchdogDir: svc.wd?.dir },
       {
         onSpawn: (pid) => {
-          if (svc.child === child) this.dispatch(svc, { type: "spawned", pid });
+          if (svc.child !== child) return;
+          this.dispatch(svc, { type: "spawned", pid });
+          if (ready?.kind === "exec" && svc.status.state.name === "starting") {
+            const env = { ...this.opts.env, ...svc.spec.env, FLOWINIT_SERVICE: svc.spec.name };
+            svc.stopProbe = startProbe(ready, { shell: this.opts.shell, cwd: svc.spec.cwd, env }, () => {
+              svc.stopProbe = null;
+              if (svc.child === child) this.dispatch(svc, { type: "ready", reason: `ready: probe \`${ready.command}\` succeeded` });
+            });
+          }
+        },
+        onNotify: (line) => {
+          if (svc.child === child) this.notified(svc, line);
         },
         onError: (message) => {
           if (svc.child === child) this.dispatch(svc, { type: "spawn_failed", message });
@@ -544,8 +588,65 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       },
     );
     svc.child = child;
+    if (ready?.kind === "log_line") {
+      const pattern = new RegExp(ready.pattern);
+      output.watchLines((line) => {
+        if (svc.child === child && pattern.test(line)) this.dispatch(svc, { type: "ready", reason: `ready: log line matched /${ready.pattern}/` });
+      });
+    }
     // The pid is known once spawnService returns: the daemon records it before it could die with the group unknown.
     if (child.pid !== undefined) this.emit("spawned", { service: svc.spec.name, pid: child.pid });
+  }
+
+  /** A line on the service's notify descriptor: readiness, a heartbeat or its status text. */
+  private notified(svc: Service, line: string): void {
+    const msg = parseNotifyLine(line);
+    if (msg === null) return;
+    switch (msg.type) {
+      case "ready":
+        if (svc.spec.ready?.kind === "fd") this.dispatch(svc, { type: "ready", reason: "ready: READY=1" });
+        break;
+      case "watchdog":
+        if (svc.spec.watchdogMs !== null) this.heartbeat(svc);
+        break;
+      case "status":
+        svc.statusText = msg.text;
+        break;
+    }
+  }
+
+  /** A heartbeat: one that comes too late finds the watchdog already missed, as a tick would have. */
+  private heartbeat(svc: Service): void {
+    const now = this.clock.mono();
+    const missed = verdict(svc.spec, svc.status.state, svc.watch, now);
+    if (missed?.cause === "watchdog") this.dispatch(svc, { type: "condemn", verdict: missed });
+    else svc.watch = beat(now);
+  }
+
+  /**
+   * On every status tick: the heartbeat files of the services with a
+   * watchdog, then every health rule. Services without `ready` or
+   * `watchdog` cost a test of two fields.
+   */
+  checkHealth(): void {
+    for (const svc of this.services.values()) {
+      const { ready, watchdogMs } = svc.spec;
+      if (ready === null && watchdogMs === null) continue;
+      const st = svc.status.state.name;
+      if (st !== "starting" && st !== "running") continue;
+      if (svc.wd?.kicked()) this.heartbeat(svc);
+      const missed = verdict(svc.spec, svc.status.state, svc.watch, this.clock.mono());
+      if (missed !== null) this.dispatch(svc, { type: "condemn", verdict: missed });
+    }
+  }
+
+  /** Lets go of a run's ready check: its probe, its reading of the log. */
+  private endReadyCheck(svc: Service): void {
+    if (svc.stopProbe !== null) {
+      svc.stopProbe();
+      svc.stopProbe = null;
+    }
+    if (svc.spec.ready?.kind === "log_line") svc.output?.watchLines(null);
   }
 
   /** Spawns a fire-and-forget service: its log is opened at its first run and shared by the runs after. */

@@ -42,6 +42,7 @@ describe("control protocol", () => {
       rss_bytes: expect.toBeOneOf([null, expect.any(Number)]),
       uptime_ms: expect.toBeOneOf([null, expect.any(Number)]),
       reason: null,
+      status_text: null,
     });
   });
 

@@ -39,6 +39,10 @@ describe("defaults", () => {
         successExitCodes: [0],
         restartJitter: 0,
         oneshot: false,
+        ready: null,
+        readyTimeoutMs: 60_000,
+        notifyFd: null,
+        watchdogMs: null,
       },
     ]);
   });
@@ -165,6 +169,23 @@ describe("forms", () => {
       { name: "b", condition: "completed" },
     ]);
     expect(service(m, "b")?.oneshot).toBe(true);
+  });
+
+  it("reads each ready check, the notify descriptor it names, and the watchdog", () => {
+    const m = parsed(`services:
+  fd: { command: a, ready: {fd: 4}, watchdog: 5s }
+  line: { command: b, ready: {log_line: "listening on \\\\d+"}, ready_timeout: 30s }
+  probe: { command: c, ready: {exec: "nc -z 127.0.0.1 7000"} }
+  tuned: { command: d, ready: {exec: "true", period: 250ms, timeout: 1s}, notify_fd: 3 }
+`);
+    const health = (name: string) => {
+      const s = service(m, name)!;
+      return { ready: s.ready, readyTimeoutMs: s.readyTimeoutMs, notifyFd: s.notifyFd, watchdogMs: s.watchdogMs };
+    };
+    expect(health("fd")).toEqual({ ready: { kind: "fd" }, readyTimeoutMs: 60_000, notifyFd: 4, watchdogMs: 5000 });
+    expect(health("line")).toEqual({ ready: { kind: "log_line", pattern: "listening on \\d+" }, readyTimeoutMs: 30_000, notifyFd: null, watchdogMs: null });
+    expect(health("probe").ready).toEqual({ kind: "exec", command: "nc -z 127.0.0.1 7000", periodMs: 1000, timeoutMs: 2000 });
+    expect(health("tuned")).toMatchObject({ ready: { kind: "exec", command: "true", periodMs: 250, timeoutMs: 1000 }, notifyFd: 3 });
   });
 
   it("orders services after their dependencies in the mapping form too", () => {

@@ -1,4 +1,5 @@
 /** Stopping a whole process group: real trees of processes, each in a temp dir of its own. */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { spawnService } from "../../src/runner/spawn.js";
@@ -39,6 +40,16 @@ describe("stopGroup", { timeout: 30_000 }, () => {
     expect(isAlive(leader!)).toBe(false);
     expect(isAlive(grandchild!)).toBe(false);
     expect(groupAlive(child.pid!)).toBe(false);
+  });
+
+  it("continues a stopped group, so that the stop signal ends it without a SIGKILL", async () => {
+    const { child, pids } = start("forks-grandchild.sh");
+    const [leader, grandchild] = await pids(2);
+    signalGroup(child.pid!, "SIGSTOP");
+    await expect.poll(() => [leader, grandchild].map((p) => readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]![0]), POLL).toEqual(["T", "T"]);
+    const result = await stopGroup(child, "SIGTERM", 600_000);
+    expect(result).toEqual({ exit: { code: null, signal: "SIGTERM" }, escalated: false });
+    expect(isAlive(grandchild!)).toBe(false);
   });
 
   it("sends the stop signal it is given", async () => {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { systemClock, type Clock } from "../../src/clock.js";
@@ -31,6 +32,10 @@ const crasher: ServiceSpec = {
   stableAfterMs: 60_000,
   successExitCodes: [0],
   restartJitter: 0,
+  ready: null,
+  readyTimeoutMs: 60_000,
+  notifyFd: null,
+  watchdogMs: null,
 };
 
 describe("Supervisor with a wall clock that leaps", () => {
@@ -45,6 +50,7 @@ describe("Supervisor with a wall clock that leaps", () => {
       output: (spec) => openServiceLog({ dir: logs, name: spec.name, maxSizeBytes: 0, keep: 0, onError: () => {} }),
       log: pino({ level: "silent" }),
       clock,
+      watchdogDir: join(logs, "wd"),
     });
     // Settles on fatal, or as soon as the service has restarted more often than allowed.
     const outcome = new Promise<ServiceView>((resolve) =>

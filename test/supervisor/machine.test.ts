@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { noDraw } from "../helpers/specs.js";
 import { isDeepStrictEqual } from "node:util";
 import { initialStatus, transition, type MachineEvent, type ServiceStatus, type Step } from "../../src/supervisor/machine.js";
-import type { RestartSpec } from "../../src/supervisor/policy.js";
+import type { MachineSpec } from "../../src/supervisor/machine.js";
 import { STATE_NAMES, type State } from "../../src/supervisor/states.js";
 
-const spec: RestartSpec = {
+const spec: MachineSpec = {
   restart: "on-failure",
   restartDelayMs: 100,
   restartDelayMaxMs: 30_000,
@@ -14,6 +14,7 @@ const spec: RestartSpec = {
   successExitCodes: [0],
   restartJitter: 0,
   oneshot: false,
+  ready: null,
 };
 /** The monotonic reading; the wall clock reads something else entirely, so a mix-up shows. */
 const T = 1_000_000;
@@ -35,11 +36,16 @@ interface Row {
   to: string;
   effects: string[];
   reason?: RegExp;
-  spec?: Partial<RestartSpec>;
+  spec?: Partial<MachineSpec>;
   check?: (s: ServiceStatus) => void;
 }
 
 const running = (startedAt = T - 1) => at({ name: "running", pid: 42, startedAt });
+/** Spawned, waiting for its `ready` check. */
+const unready = (startedAt = T - 1) => at({ name: "starting", pid: 42, startedAt });
+const readyLog: Partial<MachineSpec> = { ready: { kind: "log_line", pattern: "listening" } };
+const hung = { cause: "watchdog", reason: "watchdog: no heartbeat for 5.2s" } as const;
+const late = { cause: "not_ready", reason: "not ready after 30s" } as const;
 
 const rows: Row[] = [
   { name: "waiting --start--> starting", from: at({ name: "waiting" }), event: { type: "start", reason: "green flag" }, to: "starting", effects: ["spawn"], reason: /green flag/ },
@@ -47,6 +53,17 @@ const rows: Row[] = [
   { name: "waiting --stop(waiting)--> no change", from: at({ name: "waiting" }), event: { type: "stop", reason: "stop flag", then: "waiting" }, to: "waiting", effects: [] },
   { name: "waiting --exited--> no-op", from: at({ name: "waiting" }), event: { type: "exited", exit: crash }, to: "waiting", effects: [] },
   { name: "starting --spawned--> running", from: at({ name: "starting" }), event: { type: "spawned", pid: 7 }, to: "running", effects: [], check: (s) => expect(s.state).toEqual({ name: "running", pid: 7, startedAt: T }) },
+  { name: "starting --spawned (with a ready check)--> stays starting, with the pid", spec: readyLog, from: at({ name: "starting" }), event: { type: "spawned", pid: 7 }, to: "starting", effects: [], check: (s) => expect(s.state).toEqual({ name: "starting", pid: 7, startedAt: T }) },
+  { name: "starting(spawned) --ready--> running, uptime from the spawn", spec: readyLog, from: unready(T - 50), event: { type: "ready", reason: "ready (log line /listening/)" }, to: "running", effects: [], reason: /log line/, check: (s) => expect(s.state).toEqual({ name: "running", pid: 42, startedAt: T - 50 }) },
+  { name: "starting(spawned) --condemn(not_ready)--> stays starting, SIGKILL", spec: readyLog, from: unready(), event: { type: "condemn", verdict: late }, to: "starting", effects: ["sigkill"], check: (s) => expect(s.state).toMatchObject({ condemned: late }) },
+  { name: "starting(condemned) --ready--> no-op: the kill stands", spec: readyLog, from: at({ name: "starting", pid: 42, startedAt: T - 1, condemned: late }), event: { type: "ready", reason: "READY=1" }, to: "starting", effects: [] },
+  { name: "starting(condemned) --exited--> backoff, cause not_ready, the check's reason", spec: readyLog, from: at({ name: "starting", pid: 42, startedAt: T - 1, condemned: late }), event: { type: "exited", exit: killed }, to: "backoff", effects: ["schedule_restart"], reason: /^not ready after 30s; restarting in 100ms$/, check: (s) => { expect(s.cause).toBe("not_ready"); expect(s.streak).toBe(1); } },
+  { name: "starting(spawned, never ready) --exited after a long run--> backoff: a quick crash", spec: readyLog, from: unready(T - 60_000), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"], check: (s) => expect(s.streak).toBe(1) },
+  { name: "running --condemn(watchdog)--> stays running, SIGKILL", from: running(), event: { type: "condemn", verdict: hung }, to: "running", effects: ["sigkill"], check: (s) => expect(s.state).toMatchObject({ condemned: hung }) },
+  { name: "running(condemned) --condemn--> no-op: one kill", from: at({ name: "running", pid: 42, startedAt: T - 1, condemned: hung }), event: { type: "condemn", verdict: hung }, to: "running", effects: [] },
+  { name: "running(condemned, long uptime) --exited--> backoff: a hang is a quick crash", from: at({ name: "running", pid: 42, startedAt: T - 3_600_000, condemned: hung }), event: { type: "exited", exit: killed }, to: "backoff", effects: ["schedule_restart"], reason: /^watchdog: no heartbeat for 5\.2s; restarting in 100ms$/, check: (s) => { expect(s.cause).toBe("watchdog"); expect(s.streak).toBe(1); } },
+  { name: "running(condemned) --exited, restart: never--> exited, cause watchdog", spec: { restart: "never" }, from: at({ name: "running", pid: 42, startedAt: T - 1, condemned: hung }), event: { type: "exited", exit: killed }, to: "exited", effects: [], check: (s) => expect(s.cause).toBe("watchdog") },
+  { name: "starting(spawned) --stop--> stopping with its pid", spec: readyLog, from: unready(), event: { type: "stop", reason: "stop request", then: "stopped" }, to: "stopping", effects: ["kill"], check: (s) => expect(s.state).toEqual({ name: "stopping", pid: 42, then: "stopped" }) },
   { name: "starting --spawn_failed--> fatal", from: at({ name: "starting" }), event: { type: "spawn_failed", message: "x: no such file" }, to: "fatal", effects: [], reason: /cannot spawn: x: no such file/, check: (s) => expect(s.state).toEqual({ name: "fatal", reason: "cannot spawn: x: no such file" }) },
   { name: "starting --stop--> stopping (kill)", from: at({ name: "starting" }), event: { type: "stop", reason: "stop request", then: "stopped" }, to: "stopping", effects: ["kill"] },
   { name: "starting --exited--> backoff (quick crash)", from: at({ name: "starting" }), event: { type: "exited", exit: crash }, to: "backoff", effects: ["schedule_restart"] },
@@ -129,7 +146,7 @@ describe("the cause of the last exit", () => {
     ["a restart's stop", "stop", stopping("start"), { type: "exited", exit: { code: null, signal: "SIGTERM" } }],
     ["a failed spawn", "spawn_failed", at({ name: "starting" }), { type: "spawn_failed", message: "x: no such file" }],
     ["a failed spawn under a stop", "spawn_failed", stopping("stopped"), { type: "spawn_failed", message: "x: no such file" }],
-  ] as [string, string, ServiceStatus, MachineEvent, Partial<RestartSpec>?][])("%s -> %s", (_, cause, from, event, over = {}) => {
+  ] as [string, string, ServiceStatus, MachineEvent, Partial<MachineSpec>?][])("%s -> %s", (_, cause, from, event, over = {}) => {
     expect(transition({ ...spec, ...over }, from, event, NOW, noDraw).status.cause).toBe(cause);
   });
 
@@ -205,6 +222,8 @@ describe("every (state, event) cell", () => {
     spawn_failed: { spawn_failed: { type: "spawn_failed", message: "x: no such file" } },
     exited: { exited: { type: "exited", exit: crash } },
     backoff_elapsed: { backoff_elapsed: { type: "backoff_elapsed" } },
+    ready: { ready: { type: "ready", reason: "READY=1" } },
+    condemn: { condemn: { type: "condemn", verdict: { cause: "watchdog", reason: "watchdog: no heartbeat for 5.2s" } } },
   };
   const events: [string, MachineEvent][] = Object.values(columns).flatMap((c) => Object.entries(c));
 
@@ -212,6 +231,7 @@ describe("every (state, event) cell", () => {
   const rows = {
     waiting: at({ name: "waiting" }),
     starting: at({ name: "starting" }),
+    "starting(spawned)": unready(),
     running: running(),
     backoff: at({ name: "backoff", until: T }, { streak: 1 }),
     stopping: at({ name: "stopping", pid: null, then: "stopped" }),
@@ -225,17 +245,18 @@ describe("every (state, event) cell", () => {
   // Each cell: the state after the event, then the effects, then the state's fields that changed
   // while the state stayed, then the cause when it changed; `nop`: nothing changes at all.
   const table: Record<keyof typeof rows, string[]> = {
-    //                     start                             restart                           stop                       stop(waiting)              spawned            spawn_failed                   exited                                   backoff_elapsed
-    waiting:             ["starting spawn",                 "starting spawn",                 "stopped",                 "nop",                     "nop",             "nop",                         "nop",                                   "nop"],
-    starting:            ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "running",         "fatal cause:spawn_failed",    "backoff schedule_restart cause:crash",  "nop"],
-    running:             ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "nop",             "nop",                         "backoff schedule_restart cause:crash",  "nop"],
-    backoff:             ["starting cancel_restart spawn",  "starting cancel_restart spawn",  "stopped cancel_restart",  "waiting cancel_restart",  "nop",             "nop",                         "nop",                                   "starting spawn"],
-    stopping:            ["stopping then:start",            "stopping then:start",            "nop",                     "stopping then:waiting",   "stopping pid:7",  "stopped cause:spawn_failed",  "stopped cause:stop",                    "nop"],
-    "stopping(start)":   ["nop",                            "nop",                            "stopping then:stopped",   "stopping then:waiting",   "stopping pid:7",  "fatal cause:spawn_failed",    "starting spawn cause:stop",             "nop"],
-    "stopping(waiting)": ["stopping then:start",            "stopping then:start",            "stopping then:stopped",   "nop",                     "stopping pid:7",  "waiting cause:spawn_failed",  "waiting cause:stop",                    "nop"],
-    stopped:             ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
-    exited:              ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
-    fatal:               ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop"],
+    //                     start                             restart                           stop                       stop(waiting)              spawned            spawn_failed                   exited                                   backoff_elapsed   ready      condemn
+    waiting:             ["starting spawn",                 "starting spawn",                 "stopped",                 "nop",                     "nop",             "nop",                         "nop",                                   "nop",            "nop",     "nop"],
+    starting:            ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "running",         "fatal cause:spawn_failed",    "backoff schedule_restart cause:crash",  "nop",            "nop",     "nop"],
+    "starting(spawned)": ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "running",         "fatal cause:spawn_failed",    "backoff schedule_restart cause:crash",  "nop",            "running", "starting sigkill condemned:[object Object]"],
+    running:             ["nop",                            "stopping kill",                  "stopping kill",           "stopping kill",           "nop",             "nop",                         "backoff schedule_restart cause:crash",  "nop",            "nop",     "running sigkill condemned:[object Object]"],
+    backoff:             ["starting cancel_restart spawn",  "starting cancel_restart spawn",  "stopped cancel_restart",  "waiting cancel_restart",  "nop",             "nop",                         "nop",                                   "starting spawn", "nop",     "nop"],
+    stopping:            ["stopping then:start",            "stopping then:start",            "nop",                     "stopping then:waiting",   "stopping pid:7",  "stopped cause:spawn_failed",  "stopped cause:stop",                    "nop",            "nop",     "nop"],
+    "stopping(start)":   ["nop",                            "nop",                            "stopping then:stopped",   "stopping then:waiting",   "stopping pid:7",  "fatal cause:spawn_failed",    "starting spawn cause:stop",             "nop",            "nop",     "nop"],
+    "stopping(waiting)": ["stopping then:start",            "stopping then:start",            "stopping then:stopped",   "nop",                     "stopping pid:7",  "waiting cause:spawn_failed",  "waiting cause:stop",                    "nop",            "nop",     "nop"],
+    stopped:             ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop",            "nop",     "nop"],
+    exited:              ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop",            "nop",     "nop"],
+    fatal:               ["starting spawn",                 "starting spawn",                 "nop",                     "waiting",                 "nop",             "nop",                         "nop",                                   "nop",            "nop",     "nop"],
   };
 
   /** A step written as a cell of the table. */

@@ -37,6 +37,7 @@ class Harness {
       env: { PATH: process.env.PATH },
       output: (spec) => this.open(spec.name),
       log: pino({ level: "silent" }),
+      watchdogDir: join(this.dir, "wd"),
     });
     this.sup.on("change", ({ name, change }) => {
       this.changes.push({ service: name, ...change });
@@ -53,6 +54,7 @@ class Harness {
       path: log.path,
       stream: (kind) => log.stream(kind),
       flush: () => log.flush(),
+      watchLines: (fn) => log.watchLines(fn),
       close: () => log.close().then(() => void this.closed.push(name)),
     };
   }
