@@ -384,7 +384,8 @@ class Daemon {
       const view = known.get(g.name)!;
       this.log.info(`gate ${g.name} ${view.open ? "open" : "closed"} at start: ${view.reason}`);
     }
-    this.observed = new Map(this.readingGates.map((g) => [g.name, known.get(g.name)!.open]));
+    // A flip still queued (behind this reload) has been decided already: what was observed stands.
+    this.observed = new Map(this.readingGates.map((g) => [g.name, this.observed.get(g.name) ?? known.get(g.name)!.open]));
   }
 
   /** Each reading gate on this tick's readings: a flip becomes an operation, as a flag would. */

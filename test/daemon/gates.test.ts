@@ -4,7 +4,7 @@
  * external gate set over the control socket and by the CLI, an offroad-only
  * service (`!flag`), each flip's event and the snapshot's `daemon.gates`.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
@@ -123,6 +123,46 @@ services:
     const mark = d.rec.mark;
     writeFileSync(file, "30000\n");
     await d.rec.event("fan", "running", mark);
+  });
+});
+
+describe("a reading gate and a reload", () => {
+  it("a flip decided while reloads wait runs after them, and the next readings go on from it", async () => {
+    const dev = deviceRoot({ [`${ZONE}/type`]: "cpu-0\n", [`${ZONE}/temp`]: "46000\n" });
+    const manifest = (slow: string) => `settings:
+  interval: 50ms
+  gates:
+    cool: {temperature_max_c: 45, clear_below_c: 42}
+services:
+  slow: { command: ${slow}, nowait: true, stop_timeout: 60s }
+  fan: { command: exec sleep 1000, when: [cool] }
+`;
+    d = await startDaemon(manifest("PIDFILE=$DIR/slow.pid $SERVICES/ignores-term.sh"), [], { FLOWINIT_DEVICE_ROOT: dev.root });
+    const pids = () => readFileSync(join(d!.dir, "slow.pid"), "utf8").trim().split(/\s+/).map(Number);
+    await expect.poll(() => pids().length, { timeout: 20_000 }).toBe(2);
+    expect(gates(await d.rec.snapshot(() => true, "a snapshot")).cool).toMatchObject({ open: false, reason: "46 C > 45" });
+    // A reload that waits on slow's stop, which ignores SIGTERM.
+    const mark = d.rec.mark;
+    writeFileSync(d.manifest, manifest("exec sleep 1000"));
+    const reload = json(d, { cmd: "reload" });
+    await d.rec.event("slow", "stopping", mark);
+    // A second reload, queued: it reads the gates again before the flip queued behind it runs.
+    const second = json(d, { cmd: "reload" });
+    dev.write(`${ZONE}/temp`, "41000\n");
+    await d.rec.waitFor(isDevice((m) => (m.temperatures_c as Record<string, number>)["cpu-0"] === 41), "41 C read", mark);
+    expect(d.rec.messages.slice(mark).some((m) => m.topic === "event" && (m.data as { gate?: string }).gate === "cool")).toBe(false);
+    for (const pid of pids()) process.kill(pid, "SIGKILL");
+    expect((await reload).ok).toBe(true);
+    expect((await second).ok).toBe(true);
+    await d.rec.gate("cool", "open", mark);
+    await d.rec.event("fan", "running", mark);
+    // In the band, then hot again: the gate closes, decided from its open state.
+    const hot = d.rec.mark;
+    dev.write(`${ZONE}/temp`, "43000\n");
+    await d.rec.waitFor(isDevice((m) => (m.temperatures_c as Record<string, number>)["cpu-0"] === 43), "43 C read", hot);
+    dev.write(`${ZONE}/temp`, "46000\n");
+    expect((await d.rec.gate("cool", "closed", hot)).data.reason).toBe("46 C > 45");
+    await d.rec.event("fan", "waiting", hot);
   });
 });
 
