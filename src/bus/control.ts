@@ -8,15 +8,13 @@ import type { Logger } from "pino";
 import { restrictToUids, type CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
 import { received } from "./receive.js";
+import { SocketPair } from "./sockets.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
 
 /** Requests are a few hundred bytes; libzmq drops a peer that sends more than this in one message. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
-
-/** Which of the server's sockets an endpoint goes to: CURVE is set per socket, not per endpoint. */
-export const isSecured = (endpoint: string, curve: object | null) => curve !== null && endpoint.startsWith("tcp://");
 
 /**
  * sendTimeout 0: a reply goes at once or not at all (to a peer past its
@@ -28,31 +26,29 @@ const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES }
 const CLOSE_LINGER_MS = 500;
 
 export class ControlServer {
-  /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
-  readonly socket = new zmq.Router(OPTIONS);
-  /** tcp:// endpoints under CURVE; only authorized client keys get through its ZAP handler. */
-  private readonly secure: zmq.Router | null;
+  /** Under CURVE, only authorized client keys get through the ZAP handler. */
+  private readonly sockets: SocketPair<zmq.Router>;
 
   constructor(
     private readonly handle: Handler,
     private readonly log: Logger,
-    private readonly curve: CurveServerOptions | null = null,
+    curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Router({ ...OPTIONS, ...curve });
+    this.sockets = new SocketPair((o) => new zmq.Router(o), OPTIONS, curve);
   }
 
   /** Restricts ipc:// peers to these UIDs (see restrictToUids). Must come before bind. */
   allowUids(uids: number[]): void {
-    restrictToUids(this.socket, uids, this.log);
+    restrictToUids(this.sockets.plain, uids, this.log);
   }
 
-  async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+  bind(endpoints: string[]): Promise<void> {
+    return this.sockets.bind(endpoints);
   }
 
   /** Serves until the sockets close. */
   async serve(): Promise<void> {
-    await Promise.all([this.socket, this.secure].map((s) => s && this.serveOn(s)));
+    await Promise.all(this.sockets.all.map((s) => this.serveOn(s)));
   }
 
   private async serveOn(socket: zmq.Router): Promise<void> {
@@ -93,10 +89,7 @@ export class ControlServer {
    * moment to leave, instead of linger 0's drop.
    */
   close(): void {
-    for (const socket of [this.socket, this.secure]) {
-      if (socket === null) continue;
-      socket.linger = CLOSE_LINGER_MS;
-      socket.close();
-    }
+    for (const socket of this.sockets.all) socket.linger = CLOSE_LINGER_MS;
+    this.sockets.close();
   }
 }

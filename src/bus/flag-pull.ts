@@ -13,9 +13,10 @@
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
 import { restrictToUids, type CurveServerOptions } from "./auth.js";
-import { isSecured, MAX_REQUEST_BYTES } from "./control.js";
+import { MAX_REQUEST_BYTES } from "./control.js";
 import { parseRequest, type Request } from "./protocol.js";
 import { received } from "./receive.js";
+import { SocketPair } from "./sockets.js";
 
 /** A flag word, as the control socket would have parsed it in plain style. */
 export type FlagWord = Extract<Request, { cmd: "green_flag" | "stop_flag" }>;
@@ -23,29 +24,28 @@ export type FlagWord = Extract<Request, { cmd: "green_flag" | "stop_flag" }>;
 const OPTIONS = { linger: 0, maxMessageSize: MAX_REQUEST_BYTES };
 
 export class FlagPull {
-  private readonly socket = new zmq.Pull(OPTIONS);
-  private readonly secure: zmq.Pull | null;
+  private readonly sockets: SocketPair<zmq.Pull>;
 
   constructor(
     private readonly onFlag: (word: FlagWord) => void,
     private readonly log: Logger,
-    private readonly curve: CurveServerOptions | null = null,
+    curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Pull({ ...OPTIONS, ...curve });
+    this.sockets = new SocketPair((o) => new zmq.Pull(o), OPTIONS, curve);
   }
 
   /** Restricts ipc:// senders to these UIDs; must come before bind. */
   allowUids(uids: number[]): void {
-    restrictToUids(this.socket, uids, this.log);
+    restrictToUids(this.sockets.plain, uids, this.log);
   }
 
-  async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+  bind(endpoints: string[]): Promise<void> {
+    return this.sockets.bind(endpoints);
   }
 
   /** Takes words until the sockets close. */
   async serve(): Promise<void> {
-    await Promise.all([this.socket, this.secure].map((s) => s && this.serveOn(s)));
+    await Promise.all(this.sockets.all.map((s) => this.serveOn(s)));
   }
 
   private async serveOn(socket: zmq.Pull): Promise<void> {
@@ -60,7 +60,6 @@ export class FlagPull {
   }
 
   close(): void {
-    this.socket.close();
-    this.secure?.close();
+    this.sockets.close();
   }
 }

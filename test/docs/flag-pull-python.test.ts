@@ -1,18 +1,7 @@
 /** The PUSH snippet of docs/android-client.md (as FlowPilot's launcher sends the flag), run as written against a live daemon. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, python, ROOT, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
-
-
-function snippet(): string {
-  const doc = readFileSync(join(ROOT, "docs/android-client.md"), "utf8");
-  const section = doc.slice(doc.indexOf("## 4. FlowPilot's launcher"));
-  const code = /```python\n([\s\S]*?)```/.exec(section)?.[1];
-  if (code === undefined) throw new Error("docs/android-client.md has no Python snippet under '## 4. FlowPilot's launcher'");
-  return code;
-}
+import { freePort, python, pythonSnippet, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon | undefined;
 afterEach(async () => {
@@ -24,7 +13,7 @@ const title = python ? "docs/android-client.md, the launcher's PUSH" : "docs/and
 
 describe.skipIf(python === undefined)(title, () => {
   it("raises the flag through flag_pull, as the doc says", async () => {
-    const code = snippet();
+    const code = pythonSnippet("android-client.md", "## 4. FlowPilot's launcher");
     expect(code).toContain('"tcp://127.0.0.1:6004"');
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     d = await startDaemon(`settings:\n  flag_pull: ${endpoint}\n  insecure_tcp: true\nservices:\n  modeld: { command: exec sleep 1000 }\n`);

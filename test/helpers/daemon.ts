@@ -31,6 +31,14 @@ export const freePort = () =>
     });
   });
 
+/** The first Python snippet under `heading` in a doc of docs/, to run as written. */
+export function pythonSnippet(doc: string, heading: string): string {
+  const text = readFileSync(join(ROOT, "docs", doc), "utf8");
+  const code = /```python\n([\s\S]*?)```/.exec(text.slice(text.indexOf(heading)))?.[1];
+  if (code === undefined) throw new Error(`docs/${doc} has no Python snippet under '${heading}'`);
+  return code;
+}
+
 /** A python3 that has pyzmq, for independent clients; undefined where there is none. */
 export const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 
