@@ -45,6 +45,8 @@ function toSettings(s: RawSettings, dir: string): Settings {
     insecureTcp: s.insecure_tcp,
     logMaxSizeBytes: bytes(s.log_max_size),
     logKeep: s.log_keep,
+    onFailure: s.on_failure ?? null,
+    notify: s.notify ?? null,
   };
 }
 
@@ -71,6 +73,8 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     // The schema let only percentages through.
     restartJitter: parsePercent(s.restart_jitter)!,
     oneshot: s.oneshot,
+    critical: s.critical,
+    onFailure: s.on_failure ?? null,
   };
 }
 

@@ -38,6 +38,8 @@ describe("defaults", () => {
         successExitCodes: [0],
         restartJitter: 0,
         oneshot: false,
+        critical: false,
+        onFailure: null,
       },
     ]);
   });
@@ -53,6 +55,8 @@ describe("defaults", () => {
       insecureTcp: false,
       logMaxSizeBytes: 10 * 1024 * 1024,
       logKeep: 3,
+      onFailure: null,
+      notify: null,
     });
   });
 
@@ -77,6 +81,8 @@ describe("every key set", () => {
       insecureTcp: true,
       logMaxSizeBytes: 512 * 1024,
       logKeep: 0,
+      onFailure: "./report.sh",
+      notify: "termux",
     });
     expect(service(m, "uploader")).toMatchObject({
       args: ["--port", "8080", "-v"],
@@ -93,6 +99,8 @@ describe("every key set", () => {
       restart: "never",
       enabled: false,
       platforms: ["android", "desktop"],
+      critical: true,
+      onFailure: "./report-upload.sh",
     });
   });
 

@@ -30,6 +30,8 @@ const crasher: ServiceSpec = {
   stableAfterMs: 60_000,
   successExitCodes: [0],
   restartJitter: 0,
+  critical: false,
+  onFailure: null,
 };
 
 describe("Supervisor with a wall clock that leaps", () => {
