@@ -48,9 +48,14 @@ export interface ServiceLog {
   stream(kind: StreamKind): Writable;
   /** Writes out the unterminated last line of each stream, e.g. once a child has ended. */
   flush(): void;
+  /** The last complete stderr lines (up to STDERR_TAIL_LINES, oldest first), across runs: what an exit's history keeps. */
+  stderrTail(): string[];
   /** Flushes, waits until everything accepted is on disk, and closes the file. */
   close(): Promise<void>;
 }
+
+/** Complete stderr lines a log keeps in memory for the history of exits. */
+export const STDERR_TAIL_LINES = 20;
 
 const DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A line longer than this is written in pieces, so a service that never writes a newline cannot fill memory. */
@@ -95,6 +100,8 @@ class RotatingServiceLog implements ServiceLog {
   private readonly streams = new Map<StreamKind, Writable>();
   /** Each stream's unterminated last line, in the pieces it came in: joining on every chunk would be quadratic. */
   private readonly partial = new Map<StreamKind, { parts: Buffer[]; bytes: number }>();
+  /** The last complete stderr lines, as views into the buffers queued for the file: nothing is copied or decoded until asked. */
+  private errTail: Buffer[] = [];
   /** The open log file, and its size; null before the first open and while broken. */
   private fd: number | null = null;
   private size = 0;
@@ -158,6 +165,10 @@ class RotatingServiceLog implements ServiceLog {
     if (out.length > 0) this.accept(Buffer.concat(out), raw);
   }
 
+  stderrTail(): string[] {
+    return this.errTail.map((line) => line.toString("utf8").replace(/\r$/, ""));
+  }
+
   close(): Promise<void> {
     this.closing ??= this.finish();
     return this.closing;
@@ -202,6 +213,7 @@ class RotatingServiceLog implements ServiceLog {
         from = end;
       }
       out.push(buf);
+      if (kind === "err") this.keepTail(buf, ends, pre.length, open.bytes);
       open.parts = [];
       open.bytes = 0;
     }
@@ -218,6 +230,24 @@ class RotatingServiceLog implements ServiceLog {
     }
     this.partial.set(kind, open);
     if (out.length > 0) this.accept(out.length === 1 ? out[0]! : Buffer.concat(out), chunk.length);
+  }
+
+  /**
+   * Keeps the last lines of `buf` (as `take` laid them out: each line's
+   * prefix, then its text; the first line's text begins with the `carried`
+   * bytes of the chunk before) among the stderr tail, without their newline.
+   * Only the last STDERR_TAIL_LINES are looked at, however many the chunk held.
+   */
+  private keepTail(buf: Buffer, ends: number[], prefixBytes: number, carried: number): void {
+    const first = Math.max(0, ends.length - STDERR_TAIL_LINES);
+    for (let i = first; i < ends.length; i++) {
+      const from = i === 0 ? 0 : ends[i - 1]!;
+      // Before line i: i + 1 prefixes, the carried bytes, and the chunk up to `from`.
+      const start = (i + 1) * prefixBytes + (i === 0 ? 0 : carried) + from;
+      const text = (i === 0 ? carried : 0) + ends[i]! - from - 1;
+      this.errTail.push(buf.subarray(start, start + text));
+    }
+    if (this.errTail.length > STDERR_TAIL_LINES) this.errTail = this.errTail.slice(-STDERR_TAIL_LINES);
   }
 
   /** Queues formatted output, or drops it while the backlog is full or the file broken; `raw` is the service's share of it. */

@@ -110,6 +110,24 @@ describe("openServiceLog", () => {
     expect(lines(log.path).map(([, t]) => t.length)).toEqual([65536, 65536, 150_000 - 2 * 65536]);
   });
 
+  it("keeps the last 20 complete stderr lines, whatever the chunks, and none of stdout", async () => {
+    const { log } = open();
+    const err = log.stream("err");
+    expect(log.stderrTail()).toEqual([]);
+    write(err, "first\nsec");
+    write(log.stream("out"), "not stderr\n");
+    write(err, "ond\r\nthi");
+    expect(log.stderrTail()).toEqual(["first", "second"]);
+    write(err, "rd\n");
+    expect(log.stderrTail()).toEqual(["first", "second", "third"]);
+    write(err, Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join("") + "unfinished");
+    expect(log.stderrTail()).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i + 10}`));
+    write(err, " now\nlast\n");
+    expect(log.stderrTail().slice(-3)).toEqual(["line 29", "unfinished now", "last"]);
+    expect(log.stderrTail()).toHaveLength(20);
+    await log.close();
+  });
+
   it("rotates by size without losing a line", async () => {
     const { log, dir, errors } = open({ maxSizeBytes: 2000, keep: 50 });
     const n = 500;
