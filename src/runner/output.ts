@@ -48,14 +48,38 @@ export interface ServiceLog {
   stream(kind: StreamKind): Writable;
   /** Writes out the unterminated last line of each stream, e.g. once a child has ended. */
   flush(): void;
-  /** The last complete stderr lines (up to STDERR_TAIL_LINES, oldest first), across runs: what an exit's history keeps. */
-  stderrTail(): string[];
+  /** The last complete lines of stderr, across runs: what an exit's history keeps. */
+  readonly stderr: StderrTail;
   /** Flushes, waits until everything accepted is on disk, and closes the file. */
   close(): Promise<void>;
 }
 
 /** Complete stderr lines a log keeps in memory for the history of exits. */
 export const STDERR_TAIL_LINES = 20;
+
+/**
+ * The last STDERR_TAIL_LINES complete lines of a stream, kept as views into
+ * the buffers already split for the file: nothing is copied or decoded
+ * until asked.
+ */
+export class StderrTail {
+  private kept: Buffer[] = [];
+  /** Complete lines taken so far: a mark, so that a run's exit asks only for the lines since its spawn. */
+  count = 0;
+
+  /** Takes one line, without its newline. */
+  push(line: Buffer): void {
+    this.kept.push(line);
+    this.count++;
+    if (this.kept.length > 2 * STDERR_TAIL_LINES) this.kept = this.kept.slice(-STDERR_TAIL_LINES);
+  }
+
+  /** The last lines (up to STDERR_TAIL_LINES, oldest first) of those taken after the first `since`. */
+  lines(since = 0): string[] {
+    const n = Math.min(STDERR_TAIL_LINES, this.kept.length, Math.max(0, this.count - since));
+    return this.kept.slice(this.kept.length - n).map((line) => line.toString("utf8").replace(/\r$/, ""));
+  }
+}
 
 const DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A line longer than this is written in pieces, so a service that never writes a newline cannot fill memory. */
@@ -100,8 +124,7 @@ class RotatingServiceLog implements ServiceLog {
   private readonly streams = new Map<StreamKind, Writable>();
   /** Each stream's unterminated last line, in the pieces it came in: joining on every chunk would be quadratic. */
   private readonly partial = new Map<StreamKind, { parts: Buffer[]; bytes: number }>();
-  /** The last complete stderr lines, as views into the buffers queued for the file: nothing is copied or decoded until asked. */
-  private errTail: Buffer[] = [];
+  readonly stderr = new StderrTail();
   /** The open log file, and its size; null before the first open and while broken. */
   private fd: number | null = null;
   private size = 0;
@@ -163,10 +186,6 @@ class RotatingServiceLog implements ServiceLog {
       this.partial.set(kind, { parts: [], bytes: 0 });
     }
     if (out.length > 0) this.accept(Buffer.concat(out), raw);
-  }
-
-  stderrTail(): string[] {
-    return this.errTail.map((line) => line.toString("utf8").replace(/\r$/, ""));
   }
 
   close(): Promise<void> {
@@ -233,9 +252,9 @@ class RotatingServiceLog implements ServiceLog {
   }
 
   /**
-   * Keeps the last lines of `buf` (as `take` laid them out: each line's
-   * prefix, then its text; the first line's text begins with the `carried`
-   * bytes of the chunk before) among the stderr tail, without their newline.
+   * Gives the stderr tail the last lines of `buf` (as `take` laid them out:
+   * each line's prefix, then its text; the first line's text begins with the
+   * `carried` bytes of the chunk before), without their newline.
    * Only the last STDERR_TAIL_LINES are looked at, however many the chunk held.
    */
   private keepTail(buf: Buffer, ends: number[], prefixBytes: number, carried: number): void {
@@ -245,9 +264,8 @@ class RotatingServiceLog implements ServiceLog {
       // Before line i: i + 1 prefixes, the carried bytes, and the chunk up to `from`.
       const start = (i + 1) * prefixBytes + (i === 0 ? 0 : carried) + from;
       const text = (i === 0 ? carried : 0) + ends[i]! - from - 1;
-      this.errTail.push(buf.subarray(start, start + text));
+      this.stderr.push(buf.subarray(start, start + text));
     }
-    if (this.errTail.length > STDERR_TAIL_LINES) this.errTail = this.errTail.slice(-STDERR_TAIL_LINES);
   }
 
   /** Queues formatted output, or drops it while the backlog is full or the file broken; `raw` is the service's share of it. */

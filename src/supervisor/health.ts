@@ -4,17 +4,11 @@
  * are failures that a person should hear of (hooks, alerts). Which services
  * should run now is the supervisor's to say and is passed in.
  */
+import type { Health } from "../bus/protocol.js";
 import type { Change } from "./machine.js";
 import type { Cause } from "./policy.js";
 import { endsRun } from "./states.js";
 import type { ServiceView } from "./supervisor.js";
-
-export interface Health {
-  /** No critical service that should run is down. */
-  ok: boolean;
-  /** The critical services that should run now and are not up, in the manifest's order. */
-  down: string[];
-}
 
 /** A service and whether it should run now: its gate open, and the daemon not shutting down. */
 export interface Gated {

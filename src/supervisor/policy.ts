@@ -17,7 +17,8 @@ export type RestartSpec = Pick<
  * names it: `stop` and `spawn_failed` are decided where the machine knows
  * them, the rest by `exitCause` from the exit itself.
  */
-export type Cause = "exit" | "crash" | "killed" | "watchdog" | "not_ready" | "stop" | "spawn_failed";
+export const CAUSES = ["exit", "crash", "killed", "watchdog", "not_ready", "stop", "spawn_failed"] as const;
+export type Cause = (typeof CAUSES)[number];
 
 /** Whether an exit counts as success: a code of `success_exit_codes`, never a signal. */
 function succeeded(spec: RestartSpec, exit: Exit): boolean {

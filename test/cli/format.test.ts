@@ -35,7 +35,7 @@ const entry = (over: Partial<ServiceEntry>): ServiceEntry => ({
 const snapshot = (services: ServiceEntry[]): Snapshot => ({
   seq: 7,
   time: T,
-  daemon: { pid: 42, version: "0.1.0", phase: "running", flag: true, started_at: T - 60_000 },
+  daemon: { pid: 42, version: "0.1.0", phase: "running", flag: true, started_at: T - 60_000, health: { ok: true, down: [] } },
   services,
 });
 

@@ -49,6 +49,7 @@ class Harness {
       path: log.path,
       stream: (kind) => log.stream(kind),
       flush: () => log.flush(),
+      stderr: log.stderr,
       close: () => log.close().then(() => void this.closed.push(name)),
     };
   }
