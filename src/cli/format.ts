@@ -125,7 +125,9 @@ export function formatHealth(snapshot: Snapshot, color: boolean): string {
   const entries = new Map(snapshot.services.map((s) => [s.name, s]));
   const down = health.down.map((name) => {
     const e = entries.get(name);
-    return e === undefined ? name : `${name} ${e.state}${e.cause === null ? "" : ` (${e.cause})`}`;
+    if (e === undefined) return name;
+    // While it stops, its cause is still that of the run before.
+    return e.cause === null || e.state === "stopping" ? `${name} ${e.state}` : `${name} ${e.state} (${e.cause})`;
   });
   return c.bold(c.red(["health DOWN", ...down].join("  ")));
 }

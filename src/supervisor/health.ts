@@ -37,14 +37,19 @@ export function healthOf(services: Iterable<Gated>): Health {
   return { ok: down.length === 0, down };
 }
 
-/** Why the health is what it is, for the `health` message: `down: modeld backoff (killed), plannerd waiting`. */
+/**
+ * Why the health is what it is, for the `health` message: `down: modeld
+ * backoff (killed), plannerd waiting`, each with the cause of its last exit.
+ */
 export function healthReason(health: Health, views: Iterable<ServiceView>): string {
   if (health.ok) return "every critical service that should run is up";
   const byName = new Map([...views].map((v) => [v.spec.name, v]));
   const parts = health.down.map((name) => {
     const status = byName.get(name)?.status;
     if (status === undefined) return name;
-    return status.cause === null ? `${name} ${status.state.name}` : `${name} ${status.state.name} (${status.cause})`;
+    // While it stops, its cause is still that of the run before.
+    const cause = status.cause === null || status.state.name === "stopping" ? "" : ` (${status.cause})`;
+    return `${name} ${status.state.name}${cause}`;
   });
   return `down: ${parts.join(", ")}`;
 }
