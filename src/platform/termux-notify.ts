@@ -78,7 +78,11 @@ export interface NotifierOptions {
   clock: Clock;
   /** The shell command of the Stop button. */
   stopAction: string;
+  /** Resolves after `ms`; injectable so that tests decide when the throttle's wait is over. Default an unref'd setTimeout. */
+  delay?: (ms: number) => Promise<void>;
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 type Outcome = { ok: true } | { ok: false; missing: boolean; message: string };
 
@@ -90,7 +94,8 @@ export class TermuxNotifier {
   private next: string[] | null = null;
   private alerts: Alert[] = [];
   private busy: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** The throttle's wait is under way: the ongoing notification is posted when it is over. */
+  private waiting = false;
   /** termux-notification is not installed: nothing more is tried. */
   private missing = false;
   /** A failure was logged; the next is not, until a command succeeds. */
@@ -104,13 +109,13 @@ export class TermuxNotifier {
     if (this.missing || this.closed) return;
     const args = ongoingArgs(s, this.opts.stopAction);
     this.next = args.join("\0") === this.posted ? null : args;
-    if (this.next === null || this.timer !== null) return;
+    if (this.next === null || this.waiting) return;
+    this.waiting = true;
     const wait = Math.max(THROTTLE_MS, this.postedAt + THROTTLE_MS - this.opts.clock.mono());
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.pump();
-    }, wait);
-    this.timer.unref();
+    void (this.opts.delay ?? sleep)(wait).then(() => {
+      this.waiting = false;
+      if (!this.closed) this.pump();
+    });
   }
 
   /** Vibrates the phone with what failed, now. */
@@ -125,7 +130,7 @@ export class TermuxNotifier {
     let args: string[];
     if (this.alerts.length > 0) {
       args = alertArgs(this.alerts.splice(0));
-    } else if (this.next !== null && this.timer === null) {
+    } else if (this.next !== null && !this.waiting) {
       args = this.next;
       this.next = null;
       this.posted = args.join("\0");
@@ -157,7 +162,6 @@ export class TermuxNotifier {
   /** At a clean shutdown: nothing more is posted, and the ongoing notification goes. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
     await this.busy;
     if (this.posted !== null && !this.missing) await this.exec("termux-notification-remove", [NOTIFICATION_ID]);
   }

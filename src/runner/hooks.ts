@@ -47,6 +47,8 @@ export interface HookOptions {
   clock: Clock;
   /** Opens the log of one service's hooks; called once per service, at its first hook. */
   output(service: string): ServiceLog;
+  /** How long a hook may run before its process group is killed. Default HOOK_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 /** The variables a hook gets, over the service's environment; an unknown value is the empty string. */
@@ -91,6 +93,7 @@ export class FailureHooks {
       output = this.opts.output(spec.name);
       this.logs.set(spec.name, output);
     }
+    const timeoutMs = this.opts.timeoutMs ?? HOOK_TIMEOUT_MS;
     let failed: string | null = null;
     let timedOut = false;
     const child = spawnService(
@@ -100,7 +103,7 @@ export class FailureHooks {
         onSpawn: (pid) => log.debug({ pid, cause: failure.cause }, "on_failure started"),
         onError: (message) => (failed = `cannot spawn: ${message}`),
         onExit: (exit) => {
-          if (timedOut) failed = `killed after ${HOOK_TIMEOUT_MS}ms`;
+          if (timedOut) failed = `killed after ${timeoutMs}ms`;
           else if (exit.code !== 0) failed = exit.signal === null ? `exited with code ${exit.code}` : `killed by ${exit.signal}`;
         },
       },
@@ -108,7 +111,7 @@ export class FailureHooks {
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-    }, HOOK_TIMEOUT_MS);
+    }, timeoutMs);
     // A hook must not keep a stopping daemon alive; `close` ends what still runs.
     timer.unref();
     this.running.set(child, timer);

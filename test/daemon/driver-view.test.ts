@@ -9,6 +9,9 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EventMessage, HealthMessage, HistoryEntry } from "../../src/bus/protocol.js";
+import { currentHost, runtimeDir } from "../../src/platform/platform.js";
+import { StateFile } from "../../src/runner/recover.js";
+import { historyPath } from "../../src/stats/history.js";
 import { BIN, cli, FIXTURES, Recorder, SERVICES, startDaemon, state, tempDir, type Message, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon | undefined;
@@ -75,6 +78,11 @@ services:
     expect(shown.daemon.health).toEqual({ ok: false, down: ["victim"] });
     await d.rec.waitFor(isHealth(true), "health ok again", at);
     await d.rec.event("victim", "running", at);
+
+    // Written on a status tick, beside the state file: a daemon killed now would keep it too.
+    const file = historyPath(new StateFile(runtimeDir(currentHost()), d.control).path);
+    const onDisk = () => (existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, HistoryEntry[]>).victim ?? [] : []);
+    await expect.poll(() => onDisk().map((e) => e.cause), { timeout: 20_000, interval: 10 }).toEqual(["killed"]);
 
     // The hook: its environment, and its own output in its own log.
     const hookEnv = join(d.dir, "hook.env");
