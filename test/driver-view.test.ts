@@ -123,7 +123,7 @@ services:
     expect(h.view.health()).toEqual({ ok: true, down: [] });
     await stopping;
     expect(h.health).toEqual([
-      { ok: false, down: ["modeld"], reason: "down: modeld starting" },
+      { ok: false, down: ["modeld"], reason: "modeld starting" },
       { ok: true, down: [], reason: "every critical service that should run is up" },
     ]);
   });

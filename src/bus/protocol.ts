@@ -74,7 +74,7 @@ export interface EventMessage extends Stamp {
 
 /** The `health` topic: published each time `daemon.health.ok` flips. */
 export interface HealthMessage extends Stamp, Health {
-  /** Which services are down and how (`down: modeld backoff (killed)`), or that all are up again. */
+  /** Which services are down and how (`modeld backoff (killed)`), or that all are up again. */
   reason: string;
 }
 

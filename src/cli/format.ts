@@ -146,7 +146,7 @@ export function formatEvent(event: EventMessage, color: boolean): string {
   return event.reason === "" ? line : `${line}: ${event.reason}`;
 }
 
-/** `12:00:01 health DOWN: down: modeld backoff (killed)`, `12:00:03 health ok: ...` */
+/** `12:00:01 health DOWN: modeld backoff (killed)`, `12:00:03 health ok: every critical service ...` */
 export function formatHealthMessage(m: HealthMessage, color: boolean): string {
   const c = palette(color);
   return `${formatClock(m.time)} health ${m.ok ? c.green("ok") : c.red("DOWN")}: ${m.reason}`;

@@ -38,8 +38,8 @@ export function healthOf(services: Iterable<Gated>): Health {
 }
 
 /**
- * Why the health is what it is, for the `health` message: `down: modeld
- * backoff (killed), plannerd waiting`, each with the cause of its last exit.
+ * Why the health is what it is, for the `health` message: `modeld backoff
+ * (killed), plannerd waiting`, each with the cause of its last exit.
  */
 export function healthReason(health: Health, views: Iterable<ServiceView>): string {
   if (health.ok) return "every critical service that should run is up";
@@ -51,7 +51,7 @@ export function healthReason(health: Health, views: Iterable<ServiceView>): stri
     const cause = status.cause === null || status.state.name === "stopping" ? "" : ` (${status.cause})`;
     return `${name} ${status.state.name}${cause}`;
   });
-  return `down: ${parts.join(", ")}`;
+  return parts.join(", ");
 }
 
 /** The causes of an ended run that are a failure of the service, or of what runs it. */

@@ -203,14 +203,14 @@ describe("formatWatchFrame", () => {
   });
 
   it("shows the status, then recent events and health flips under a blank line", () => {
-    const health: HealthMessage = { seq: 9, time: T, ok: false, down: ["plannerd"], reason: "down: plannerd backoff (crash)" };
+    const health: HealthMessage = { seq: 9, time: T, ok: false, down: ["plannerd"], reason: "plannerd backoff (crash)" };
     const lines = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), events: [event, health] }, false).split("\n");
     expect(lines).toHaveLength(7);
     expect(lines[0]).toBe("health ok");
     expect(lines[1]).toContain("ipc://@flowinit/status");
     expect(lines[4]).toBe("");
     expect(lines[5]).toBe(formatEvent(event, false));
-    expect(lines[6]).toBe("12:00:01 health DOWN: down: plannerd backoff (crash)");
+    expect(lines[6]).toBe("12:00:01 health DOWN: plannerd backoff (crash)");
   });
 
   it("says how long the daemon has been silent", () => {

@@ -69,7 +69,7 @@ services:
     expect(killed.data).toMatchObject({ to: "backoff", signal: "SIGKILL", cause: "killed" });
     const down = await d.rec.waitFor(isHealth(false), "health down", mark);
     expect(down.data).toMatchObject({ ok: false, down: ["victim"] });
-    expect(down.data.reason).toMatch(/^down: victim (backoff|starting) \(killed\)$/);
+    expect(down.data.reason).toMatch(/^victim (backoff|starting) \(killed\)$/);
     // After the event, before the snapshot that shows it.
     const at = d.rec.messages.indexOf(down);
     expect(d.rec.messages.indexOf(killed)).toBeLessThan(at);
@@ -122,7 +122,7 @@ services:
     // Stopped by request it is down (the stack is not whole), but that is no failure: no alert.
     mark = d.rec.mark;
     expect((await d.cli("stop", "victim")).exitCode).toBe(0);
-    expect((await d.rec.waitFor(isHealth(false), "health down after a stop", mark)).data.reason).toBe("down: victim stopping");
+    expect((await d.rec.waitFor(isHealth(false), "health down after a stop", mark)).data.reason).toBe("victim stopping");
     mark = d.rec.mark;
     expect((await d.cli("start", "victim")).exitCode).toBe(0);
     await d.rec.waitFor(isHealth(true), "health ok after a start", mark);

@@ -76,7 +76,7 @@ describe("healthOf", () => {
 describe("healthReason", () => {
   it("names each service down, its state and the cause of its last exit", () => {
     const views = [view("modeld", "backoff", "killed"), view("plannerd", "waiting"), view("prepare", "stopping", "crash")];
-    expect(healthReason({ ok: false, down: ["modeld", "plannerd", "prepare"] }, views)).toBe("down: modeld backoff (killed), plannerd waiting, prepare stopping");
+    expect(healthReason({ ok: false, down: ["modeld", "plannerd", "prepare"] }, views)).toBe("modeld backoff (killed), plannerd waiting, prepare stopping");
   });
 
   it("says when all is well again", () => {
