@@ -384,10 +384,11 @@ class Daemon {
     this.aborted = true;
     this.log.info(`shutting down (${reason})`);
     await this.supervisor.stopAll(`shutdown (${reason})`);
+    // Hooks carry their service's marker: ended here, they are not taken for its strays.
+    await this.driver.close();
     await this.supervisor.stopStrays();
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
-    await this.driver.close();
     await this.supervisor.closeLogs();
     this.status.publish("status", this.statusMessage());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
