@@ -49,7 +49,7 @@ export interface ServiceLog {
   /** Writes out the unterminated last line of each stream, e.g. once a child has ended. */
   flush(): void;
   /** The last complete lines of stderr, across runs: what an exit's history keeps. */
-  readonly stderr: StderrTail;
+  readonly stderr: StderrView;
   /** Flushes, waits until everything accepted is on disk, and closes the file. */
   close(): Promise<void>;
 }
@@ -64,22 +64,29 @@ export const STDERR_TAIL_LINES = 20;
  */
 export class StderrTail {
   private kept: Buffer[] = [];
+  private taken = 0;
+
   /** Complete lines taken so far: a mark, so that a run's exit asks only for the lines since its spawn. */
-  count = 0;
+  get count(): number {
+    return this.taken;
+  }
 
   /** Takes one line, without its newline. */
   push(line: Buffer): void {
     this.kept.push(line);
-    this.count++;
+    this.taken++;
     if (this.kept.length > 2 * STDERR_TAIL_LINES) this.kept = this.kept.slice(-STDERR_TAIL_LINES);
   }
 
   /** The last lines (up to STDERR_TAIL_LINES, oldest first) of those taken after the first `since`. */
   lines(since = 0): string[] {
-    const n = Math.min(STDERR_TAIL_LINES, this.kept.length, Math.max(0, this.count - since));
+    const n = Math.min(STDERR_TAIL_LINES, this.kept.length, Math.max(0, this.taken - since));
     return this.kept.slice(this.kept.length - n).map((line) => line.toString("utf8").replace(/\r$/, ""));
   }
 }
+
+/** What others read of a StderrTail. */
+export type StderrView = Pick<StderrTail, "count" | "lines">;
 
 const DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A line longer than this is written in pieces, so a service that never writes a newline cannot fill memory. */

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ServiceSpec } from "../manifest/spec.js";
-import type { ServiceLog, StderrTail } from "../runner/output.js";
+import type { ServiceLog, StderrView } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { initialStatus, transition, type Change, type MachineEvent, type ServiceStatus } from "./machine.js";
@@ -287,7 +287,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   }
 
   /** The last complete stderr lines of a supervised service; undefined before its log is opened. */
-  stderrOf(name: string): StderrTail | undefined {
+  stderrOf(name: string): StderrView | undefined {
     return this.services.get(name)?.output?.stderr;
   }
 
