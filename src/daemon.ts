@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import { systemClock, type Clock } from "./clock.js";
 import { EXIT, formatDiagnostic, InvalidManifest, UserError } from "./errors.js";
 import { createLogger } from "./log.js";
-import { VERSION } from "./package.js";
+import { BIN_PATH, VERSION } from "./package.js";
 import { loadManifest } from "./manifest/index.js";
 import { DEFAULT_STOP } from "./manifest/schema.js";
 import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
@@ -33,6 +33,9 @@ import { Supervisor, type ChangeNotice } from "./supervisor/supervisor.js";
 import { ExternalApp } from "./supervisor/external.js";
 import { INITIAL_LIFE, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
 import { handleRequest, type Outcome } from "./requests.js";
+import { DriverView } from "./driver-view.js";
+import { historyPath } from "./stats/history.js";
+import { shQuote } from "./platform/service-files.js";
 import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Resolved } from "./daemon-options.js";
 
 /** Runs the daemon until shutdown; resolves with the exit code. */
@@ -82,6 +85,8 @@ class Daemon {
   private readonly logDir: string;
   /** The services' process groups and what the daemon was told, for the next daemon should this one be killed. */
   private readonly state: StateFile;
+  /** Health, the history of exits, hooks and the phone's notification. */
+  private readonly driver: DriverView;
 
   private constructor(
     r: Resolved,
@@ -97,7 +102,20 @@ class Daemon {
     // Copied once: reading process.env is a native call per variable, and every spawn would pay it.
     const env = { ...host.env, FLOWINIT_CONTROL: this.endpoints.control.join(","), FLOWINIT_STATUS: this.endpoints.status.join(",") };
     this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log, clock, watchdogDir: this.state.watchdogDir });
-    this.status = new StatusPublisher(() => this.snapshot(), log, curve && curveServerOptions(curve.keys, "status"));
+    this.status = new StatusPublisher(() => this.statusMessage(), log, curve && curveServerOptions(curve.keys, "status"));
+    this.driver = new DriverView({
+      supervisor: this.supervisor,
+      settings: () => this.manifest.settings,
+      phase: () => this.life.phase,
+      logDir: this.logDir,
+      log,
+      clock,
+      shell: shellFor(host),
+      env,
+      historyFile: historyPath(this.state.path),
+      stopAction: stopAction(this.endpoints.control),
+      publish: (topic, body) => this.status.publish(topic, body),
+    });
     this.control = new ControlServer((req, style) => handleRequest(req, style, this), log, curve && curveServerOptions(curve.keys, "control"));
   }
 
@@ -357,7 +375,7 @@ class Daemon {
   private applySettings(old: Settings): void {
     const now = this.manifest.settings;
     if (now.intervalMs !== old.intervalMs) this.startTick();
-    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp"] as const) {
+    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp", "notify"] as const) {
       if (JSON.stringify(now[key]) !== JSON.stringify(old[key])) this.log.warn(`settings: ${key} changed; it takes effect when the daemon restarts`);
     }
   }
@@ -366,11 +384,13 @@ class Daemon {
     this.aborted = true;
     this.log.info(`shutting down (${reason})`);
     await this.supervisor.stopAll(`shutdown (${reason})`);
+    // Hooks carry their service's marker: ended here, they are not taken for its strays.
+    await this.driver.close();
     await this.supervisor.stopStrays();
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
     await this.supervisor.closeLogs();
-    this.status.publish("status", this.snapshot());
+    this.status.publish("status", this.statusMessage());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
     await new Promise((r) => setImmediate(r));
     this.control.close();
@@ -425,7 +445,8 @@ class Daemon {
       if (pid !== null) groups.push(pid);
     }
     this.vitals = this.procs.sample(groups, this.clock.mono());
-    this.status.publish("status", this.snapshot());
+    this.status.publish("status", this.statusMessage());
+    this.driver.persist();
     this.status.publish("device", this.device.sample(this.logDir));
   }
 
@@ -445,9 +466,29 @@ class Daemon {
   /** The body of a `status` message, for the topic and the `status` request alike. */
   snapshot() {
     const { phase, flag } = this.life;
-    const daemon: DaemonInfo = { pid: process.pid, version: VERSION, phase, flag, started_at: this.startedAt, recovered_from: this.recoveredFrom };
+    const daemon: DaemonInfo = {
+      pid: process.pid,
+      version: VERSION,
+      phase,
+      flag,
+      started_at: this.startedAt,
+      recovered_from: this.recoveredFrom,
+      health: this.driver.health(),
+    };
     const services = [...this.supervisor.views()].map((view) => ({ view, pid: this.supervisor.pidOf(view) }));
     return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, this.clock.mono());
+  }
+
+  /** The body of a `status` message on the topic: a flip of the health it shows goes out just before it. */
+  private statusMessage() {
+    const body = this.snapshot();
+    this.driver.observe(body.daemon.health);
+    return body;
+  }
+
+  /** A supervised service's last exits, newest first. */
+  history(name: string) {
+    return this.driver.exits(name);
   }
 
   /** The published `seq` so far, for a `status` reply. */
@@ -486,6 +527,16 @@ class Daemon {
       onError: (err) => this.log.error({ service: spec.name, err }, "cannot write the service log; its output is dropped"),
     });
   }
+}
+
+/**
+ * What the notification's Stop button runs: this very CLI, by absolute
+ * paths (nothing depends on the PATH of whoever runs it), against this
+ * daemon's first ipc endpoint, which needs no keys.
+ */
+function stopAction(control: string[]): string {
+  const endpoint = control.find((ep) => !isTcp(ep)) ?? control[0]!;
+  return [process.execPath, BIN_PATH, "flag", "stop", "--control", endpoint].map(shQuote).join(" ");
 }
 
 async function ownerPid(endpoint: string): Promise<number | null> {

@@ -5,7 +5,20 @@ export { subscribe, type StatusMessage, type SubscribeOptions } from "./client/s
 export { loadManifest, parseManifest } from "./manifest/load.js";
 export type { CurveSettings, Manifest, Platform, RestartPolicy, ServiceSpec, Settings } from "./manifest/spec.js";
 export { PLATFORMS, RESTART_POLICIES } from "./manifest/spec.js";
-export type { DaemonInfo, EventMessage, Phase, ReloadReply, Request, ServiceEntry, Snapshot, Stamp, Topic } from "./bus/protocol.js";
+export type {
+  DaemonInfo,
+  EventMessage,
+  Health,
+  HealthMessage,
+  HistoryEntry,
+  Phase,
+  ReloadReply,
+  Request,
+  ServiceEntry,
+  Snapshot,
+  Stamp,
+  Topic,
+} from "./bus/protocol.js";
 export type { StateName } from "./supervisor/states.js";
 export { runDaemon } from "./daemon.js";
 export type { DaemonOptions } from "./daemon-options.js";

@@ -7,7 +7,7 @@
  * every call in the same way.)
  */
 import type { Diagnostic, ErrorCode } from "./errors.js";
-import { errorReply, okReply, plainReply, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import { errorReply, okReply, plainReply, type HistoryEntry, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
 import type { Op } from "./supervisor/lifecycle.js";
 
 /** How an operation ended. */
@@ -25,6 +25,8 @@ export interface RequestContext {
   /** Why `name` is not a service a request can act on. */
   unknownService(name: string): string;
   logPath(name: string): string | null;
+  /** A supervised service's last exits, newest first; undefined for any other name. */
+  history(name: string): HistoryEntry[] | undefined;
 }
 
 export async function handleRequest(req: Request, style: Style, d: RequestContext): Promise<string> {
@@ -39,6 +41,10 @@ export async function handleRequest(req: Request, style: Style, d: RequestContex
     case "logs": {
       const path = d.logPath(req.service);
       return path === null ? errorReply("unknown_service", d.unknownService(req.service)) : reply({ service: req.service, path });
+    }
+    case "history": {
+      const history = d.history(req.service);
+      return history === undefined ? errorReply("unknown_service", d.unknownService(req.service)) : reply({ history });
     }
     case "green_flag":
     case "stop_flag": {

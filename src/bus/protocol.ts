@@ -33,6 +33,14 @@ export interface ServiceEntry {
   external?: true;
 }
 
+/** Whether the stack is whole (CONTRACT.md section 9). */
+export interface Health {
+  /** No critical service that should run now is down. */
+  ok: boolean;
+  /** The critical services that should run now (their gate open) and are not up, in the manifest's order. */
+  down: string[];
+}
+
 export interface DaemonInfo {
   pid: number;
   version: string;
@@ -41,6 +49,7 @@ export interface DaemonInfo {
   started_at: number;
   /** The pid of the daemon that died uncleanly before this one, whose flag and stops this one took over; null otherwise. */
   recovered_from?: number | null;
+  health: Health;
 }
 
 export interface Stamp {
@@ -65,7 +74,29 @@ export interface EventMessage extends Stamp {
   reason: string;
 }
 
-export type Topic = "status" | "event" | "device";
+/** The `health` topic: published each time `daemon.health.ok` flips. */
+export interface HealthMessage extends Stamp, Health {
+  /** Which services are down and how (`modeld backoff (killed)`), or that all are up again. */
+  reason: string;
+}
+
+/** One exit of a service, as `{"cmd": "history"}` answers it. */
+export interface HistoryEntry {
+  /** When it ended, ms since the epoch. */
+  time: number;
+  cause: Cause | null;
+  /** How long the process had run, on the monotonic clock; null when it was never spawned. */
+  uptime_ms: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  /** The last complete stderr lines before it ended, oldest first. */
+  stderr_tail: string[];
+  /** The state it went to, and the reason of that event (`killed by SIGKILL; restarting in 100ms`). */
+  state: StateName;
+  reason: string;
+}
+
+export type Topic = "status" | "event" | "device" | "health";
 
 /** A reload's reply: the services in each group, and what it could not apply. */
 export interface ReloadReply extends ManifestDiff {
@@ -76,7 +107,7 @@ export interface ReloadReply extends ManifestDiff {
 export type Request =
   | { cmd: "ping" }
   | { cmd: "status" }
-  | { cmd: "start" | "stop" | "restart" | "logs"; service: string }
+  | { cmd: "start" | "stop" | "restart" | "logs" | "history"; service: string }
   | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
   | { cmd: "reload" }
   | { cmd: "shutdown" };
@@ -98,7 +129,7 @@ const PLAIN: Record<string, Request> = {
 /** Requests are flat objects; this leaves room for nested fields while bounding the cost of a hostile frame. */
 export const MAX_REQUEST_DEPTH = 8;
 
-const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs"]);
+const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs", "history"]);
 const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -176,7 +207,7 @@ function checkJson(v: unknown): Request | string {
   if (cmd === "ping" || cmd === "status" || cmd === "shutdown" || cmd === "reload") return { cmd };
   if (SERVICE_CMDS.has(cmd)) {
     if (typeof o.service !== "string" || o.service === "") return `${cmd}: service: expected a service name`;
-    return { cmd: cmd as "start" | "stop" | "restart" | "logs", service: o.service };
+    return { cmd: cmd as "start" | "stop" | "restart" | "logs" | "history", service: o.service };
   }
   if (FLAG_CMDS.has(cmd)) {
     const req: Request = { cmd: cmd as "green_flag" | "stop_flag" };

@@ -45,6 +45,8 @@ function toSettings(s: RawSettings, dir: string): Settings {
     insecureTcp: s.insecure_tcp,
     logMaxSizeBytes: bytes(s.log_max_size),
     logKeep: s.log_keep,
+    onFailure: s.on_failure ?? null,
+    notify: s.notify ?? null,
   };
 }
 
@@ -75,6 +77,8 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     readyTimeoutMs: ms(s.ready_timeout),
     notifyFd: s.ready?.fd ?? s.notify_fd ?? null,
     watchdogMs: s.watchdog === undefined ? null : ms(s.watchdog),
+    critical: s.critical,
+    onFailure: s.on_failure ?? null,
   };
 }
 

@@ -13,7 +13,7 @@ import { rmSync } from "node:fs";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ServiceSpec } from "../manifest/spec.js";
-import type { ServiceLog } from "../runner/output.js";
+import type { ServiceLog, StderrView } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { startProbe } from "../runner/probe.js";
@@ -295,6 +295,20 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   /** Every supervised service, in the manifest's order. */
   views(): Iterable<ServiceView> {
     return this.services.values();
+  }
+
+  /**
+   * Whether the service's gate is open now: it is enabled, and `nowait` or
+   * the flag is up. A stop by request leaves it open: the service should run
+   * and does not (health.ts counts it down).
+   */
+  gateOpen(svc: ServiceView): boolean {
+    return svc.spec.enabled && (svc.spec.nowait || this.flag);
+  }
+
+  /** The last complete stderr lines of a supervised service; undefined before its log is opened. */
+  stderrOf(name: string): StderrView | undefined {
+    return this.services.get(name)?.output?.stderr;
   }
 
   /**

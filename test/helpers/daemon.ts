@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import * as zmq from "zeromq";
-import type { EventMessage, Snapshot } from "../../src/bus/protocol.js";
+import type { EventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -25,7 +25,11 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
 }
 
-export type Message = { topic: "status"; data: Snapshot } | { topic: "event"; data: EventMessage } | { topic: string; data: { seq: number } };
+export type Message =
+  | { topic: "status"; data: Snapshot }
+  | { topic: "event"; data: EventMessage }
+  | { topic: "health"; data: HealthMessage }
+  | { topic: string; data: { seq: number } };
 
 /** Records every status-topic message and lets tests wait for one that matches. */
 export class Recorder {
@@ -127,8 +131,8 @@ export function cli(args: string[], env: Record<string, string> = {}) {
   return execa("node", [BIN, ...args], { reject: false, env, timeout: 20_000 });
 }
 
-/** Starts `flowinit run` on a manifest text written to a fresh folder; resolves after its first snapshot. */
-export async function startDaemon(yaml: string, args: string[] = []): Promise<RunningDaemon> {
+/** Starts `flowinit run` on a manifest text written to a fresh folder; resolves after its first snapshot. `env` goes over the daemon's environment. */
+export async function startDaemon(yaml: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningDaemon> {
   const dir = tempDir();
   const manifest = join(dir, "services.yaml");
   writeFileSync(manifest, yaml);
@@ -137,7 +141,7 @@ export async function startDaemon(yaml: string, args: string[] = []): Promise<Ru
   const proc = execa("node", [BIN, "run", "-c", manifest, "--control", control, "--status", status, ...args], {
     reject: false,
     all: true,
-    env: { SERVICES, DIR: dir },
+    env: { SERVICES, DIR: dir, ...env },
   });
   const exited = proc.then((r) => {
     throw new Error(`daemon exited ${r.exitCode}: ${r.all}`);

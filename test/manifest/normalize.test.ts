@@ -42,6 +42,8 @@ describe("defaults", () => {
         readyTimeoutMs: 60_000,
         notifyFd: null,
         watchdogMs: null,
+        critical: false,
+        onFailure: null,
       },
     ]);
   });
@@ -57,6 +59,8 @@ describe("defaults", () => {
       insecureTcp: false,
       logMaxSizeBytes: 10 * 1024 * 1024,
       logKeep: 3,
+      onFailure: null,
+      notify: null,
     });
   });
 
@@ -81,6 +85,8 @@ describe("every key set", () => {
       insecureTcp: true,
       logMaxSizeBytes: 512 * 1024,
       logKeep: 0,
+      onFailure: "./report.sh",
+      notify: "termux",
     });
     expect(service(m, "uploader")).toMatchObject({
       args: ["--port", "8080", "-v"],
@@ -97,6 +103,8 @@ describe("every key set", () => {
       restart: "never",
       enabled: false,
       platforms: ["android", "desktop"],
+      critical: true,
+      onFailure: "./report-upload.sh",
     });
   });
 
