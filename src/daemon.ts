@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import { systemClock, type Clock } from "./clock.js";
 import { EXIT, formatDiagnostic, InvalidManifest, UserError } from "./errors.js";
 import { createLogger } from "./log.js";
-import { VERSION } from "./package.js";
+import { BIN_PATH, VERSION } from "./package.js";
 import { loadManifest } from "./manifest/index.js";
 import { DEFAULT_STOP } from "./manifest/schema.js";
 import { FLAG_GATE, type Manifest, type Platform, type ServiceSpec, type Settings } from "./manifest/spec.js";
@@ -37,6 +37,9 @@ import { decideGate, flipReason, probesFor, type GateView, type ReadingGate, typ
 import { INITIAL_LIFE, isFlip, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
 import { WakeLock } from "./platform/wake-lock.js";
 import { handleRequest, type Outcome } from "./requests.js";
+import { DriverView } from "./driver-view.js";
+import { historyPath } from "./stats/history.js";
+import { shQuote } from "./platform/service-files.js";
 import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Endpoints, type Resolved } from "./daemon-options.js";
 
 /** Runs the daemon until shutdown; resolves with the exit code. */
@@ -97,6 +100,8 @@ class Daemon {
   private readonly logDir: string;
   /** The services' process groups and what the daemon was told, for the next daemon should this one be killed. */
   private readonly state: StateFile;
+  /** Health, the history of exits, hooks and the phone's notification. */
+  private readonly driver: DriverView;
 
   private constructor(
     r: Resolved,
@@ -112,7 +117,20 @@ class Daemon {
     // Copied once: reading process.env is a native call per variable, and every spawn would pay it.
     const env = { ...host.env, FLOWINIT_CONTROL: this.endpoints.control.join(","), FLOWINIT_STATUS: this.endpoints.status.join(",") };
     this.supervisor = new Supervisor(this.here(this.manifest), { shell: shellFor(host), env, output: (s) => this.openLog(s), log, clock, watchdogDir: this.state.watchdogDir });
-    this.status = new StatusPublisher(() => this.snapshot(), log, curve && curveServerOptions(curve.keys, "status"));
+    this.status = new StatusPublisher(() => this.statusMessage(), log, curve && curveServerOptions(curve.keys, "status"));
+    this.driver = new DriverView({
+      supervisor: this.supervisor,
+      settings: () => this.manifest.settings,
+      phase: () => this.life.phase,
+      logDir: this.logDir,
+      log,
+      clock,
+      shell: shellFor(host),
+      env,
+      historyFile: historyPath(this.state.path),
+      stopAction: stopAction(this.endpoints.control),
+      publish: (topic, body) => this.status.publish(topic, body),
+    });
     this.control = new ControlServer((req, style) => handleRequest(req, style, this), log, curve && curveServerOptions(curve.keys, "control"));
     // The words go the control socket's way, in plain style; their ACK has no one to go to.
     this.flagPull = new FlagPull((word) => void handleRequest(word, "plain", this), log, curve && curveServerOptions(curve.keys, "flag_pull"));
@@ -463,7 +481,7 @@ class Daemon {
   private applySettings(old: Settings): void {
     const now = this.manifest.settings;
     if (now.intervalMs !== old.intervalMs) this.startTick();
-    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp", "flagPull", "wakeLock"] as const) {
+    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp", "flagPull", "wakeLock", "notify"] as const) {
       if (JSON.stringify(now[key]) !== JSON.stringify(old[key])) this.log.warn(`settings: ${key} changed; it takes effect when the daemon restarts`);
     }
   }
@@ -472,12 +490,14 @@ class Daemon {
     this.aborted = true;
     this.log.info(`shutting down (${reason})`);
     await this.supervisor.stopAll(`shutdown (${reason})`);
+    // Hooks carry their service's marker: ended here, they are not taken for its strays.
+    await this.driver.close();
     await this.supervisor.stopStrays();
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
     await this.supervisor.closeLogs();
     await this.wakeLock?.release();
-    this.status.publish("status", this.snapshot());
+    this.status.publish("status", this.statusMessage());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
     await new Promise((r) => setImmediate(r));
     this.control.close();
@@ -534,7 +554,8 @@ class Daemon {
       if (pid !== null) groups.push(pid);
     }
     this.vitals = this.procs.sample(groups, this.clock.mono());
-    this.status.publish("status", this.snapshot());
+    this.status.publish("status", this.statusMessage());
+    this.driver.persist();
     const readings = this.device.sample(this.logDir, this.probes);
     this.status.publish("device", readings.vitals);
     this.decideGates(readings);
@@ -564,6 +585,7 @@ class Daemon {
       started_at: this.startedAt,
       recovered_from: this.recoveredFrom,
       gates: gatesBody(this.supervisor.gateViews()),
+      health: this.driver.health(),
     };
     const services = [...this.supervisor.views()].map((view) => ({ view, pid: this.supervisor.pidOf(view) }));
     return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, this.clock.mono());
@@ -584,6 +606,18 @@ class Daemon {
     }
     if (spec.kind !== "external") return { code: "bad_request", message: `${name} is not external: its readings open and close it` };
     return null;
+  }
+
+  /** The body of a `status` message on the topic: a flip of the health it shows goes out just before it. */
+  private statusMessage() {
+    const body = this.snapshot();
+    this.driver.observe(body.daemon.health);
+    return body;
+  }
+
+  /** A supervised service's last exits, newest first. */
+  history(name: string) {
+    return this.driver.exits(name);
   }
 
   /** The published `seq` so far, for a `status` reply. */
@@ -622,6 +656,16 @@ class Daemon {
       onError: (err) => this.log.error({ service: spec.name, err }, "cannot write the service log; its output is dropped"),
     });
   }
+}
+
+/**
+ * What the notification's Stop button runs: this very CLI, by absolute
+ * paths (nothing depends on the PATH of whoever runs it), against this
+ * daemon's first ipc endpoint, which needs no keys.
+ */
+function stopAction(control: string[]): string {
+  const endpoint = control.find((ep) => !isTcp(ep)) ?? control[0]!;
+  return [process.execPath, BIN_PATH, "flag", "stop", "--control", endpoint].map(shQuote).join(" ");
 }
 
 async function ownerPid(endpoint: string): Promise<number | null> {

@@ -5,7 +5,22 @@ export { subscribe, type StatusMessage, type SubscribeOptions } from "./client/s
 export { loadManifest, parseManifest } from "./manifest/load.js";
 export type { CurveSettings, GateCondition, GateSpec, Manifest, Platform, RestartPolicy, ServiceSpec, Settings } from "./manifest/spec.js";
 export { PLATFORMS, RESTART_POLICIES } from "./manifest/spec.js";
-export type { AnyEvent, DaemonInfo, EventMessage, GateEventMessage, Phase, ReloadReply, Request, ServiceEntry, Snapshot, Stamp, Topic } from "./bus/protocol.js";
+export type {
+  AnyEvent,
+  DaemonInfo,
+  EventMessage,
+  GateEventMessage,
+  Health,
+  HealthMessage,
+  HistoryEntry,
+  Phase,
+  ReloadReply,
+  Request,
+  ServiceEntry,
+  Snapshot,
+  Stamp,
+  Topic,
+} from "./bus/protocol.js";
 export type { GateView } from "./supervisor/gates.js";
 export type { StateName } from "./supervisor/states.js";
 export { runDaemon } from "./daemon.js";

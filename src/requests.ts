@@ -7,7 +7,7 @@
  * every call in the same way.)
  */
 import type { Diagnostic, ErrorCode } from "./errors.js";
-import { errorReply, okReply, plainReply, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import { errorReply, okReply, plainReply, type HistoryEntry, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
 import type { GateView } from "./supervisor/gates.js";
 import type { Op } from "./supervisor/lifecycle.js";
 
@@ -30,6 +30,8 @@ export interface RequestContext {
   gate(name: string): GateView | undefined;
   /** Why a `gate` request cannot set `name`; null when it can. */
   gateProblem(name: string): { code: ErrorCode; message: string } | null;
+  /** A supervised service's last exits, newest first; undefined for any other name. */
+  history(name: string): HistoryEntry[] | undefined;
 }
 
 export async function handleRequest(req: Request, style: Style, d: RequestContext): Promise<string> {
@@ -44,6 +46,10 @@ export async function handleRequest(req: Request, style: Style, d: RequestContex
     case "logs": {
       const path = d.logPath(req.service);
       return path === null ? errorReply("unknown_service", d.unknownService(req.service)) : reply({ service: req.service, path });
+    }
+    case "history": {
+      const history = d.history(req.service);
+      return history === undefined ? errorReply("unknown_service", d.unknownService(req.service)) : reply({ history });
     }
     case "green_flag":
     case "stop_flag": {

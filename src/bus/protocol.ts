@@ -34,6 +34,14 @@ export interface ServiceEntry {
   external?: true;
 }
 
+/** Whether the stack is whole (CONTRACT.md section 9). */
+export interface Health {
+  /** No critical service that should run now is down. */
+  ok: boolean;
+  /** The critical services that should run now (their gate open) and are not up, in the manifest's order. */
+  down: string[];
+}
+
 export interface DaemonInfo {
   pid: number;
   version: string;
@@ -44,6 +52,7 @@ export interface DaemonInfo {
   recovered_from?: number | null;
   /** Every gate by name (CONTRACT.md section 10): the green flag's `flag`, then those of settings.gates. */
   gates?: Record<string, GateView>;
+  health: Health;
 }
 
 export interface Stamp {
@@ -87,7 +96,29 @@ export type GateState = "open" | "closed";
 /** What the `event` topic carries: a service's change, or a gate's flip. */
 export type AnyEvent = EventMessage | GateEventMessage;
 
-export type Topic = "status" | "event" | "device";
+/** The `health` topic: published each time `daemon.health.ok` flips. */
+export interface HealthMessage extends Stamp, Health {
+  /** Which services are down and how (`modeld backoff (killed)`), or that all are up again. */
+  reason: string;
+}
+
+/** One exit of a service, as `{"cmd": "history"}` answers it. */
+export interface HistoryEntry {
+  /** When it ended, ms since the epoch. */
+  time: number;
+  cause: Cause | null;
+  /** How long the process had run, on the monotonic clock; null when it was never spawned. */
+  uptime_ms: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  /** The last complete stderr lines before it ended, oldest first. */
+  stderr_tail: string[];
+  /** The state it went to, and the reason of that event (`killed by SIGKILL; restarting in 100ms`). */
+  state: StateName;
+  reason: string;
+}
+
+export type Topic = "status" | "event" | "device" | "health";
 
 /** A reload's reply: the services in each group, and what it could not apply. */
 export interface ReloadReply extends ManifestDiff {
@@ -98,7 +129,7 @@ export interface ReloadReply extends ManifestDiff {
 export type Request =
   | { cmd: "ping" }
   | { cmd: "status" }
-  | { cmd: "start" | "stop" | "restart" | "logs"; service: string }
+  | { cmd: "start" | "stop" | "restart" | "logs" | "history"; service: string }
   | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
   | { cmd: "gate"; name: string; open: boolean; reason?: string }
   | { cmd: "reload" }
@@ -124,7 +155,7 @@ export const MAX_GATE_REASON = 200;
 /** Requests are flat objects; this leaves room for nested fields while bounding the cost of a hostile frame. */
 export const MAX_REQUEST_DEPTH = 8;
 
-const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs"]);
+const SERVICE_CMDS = new Set(["start", "stop", "restart", "logs", "history"]);
 const FLAG_CMDS = new Set(["green_flag", "stop_flag"]);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -202,7 +233,7 @@ function checkJson(v: unknown): Request | string {
   if (cmd === "ping" || cmd === "status" || cmd === "shutdown" || cmd === "reload") return { cmd };
   if (SERVICE_CMDS.has(cmd)) {
     if (typeof o.service !== "string" || o.service === "") return `${cmd}: service: expected a service name`;
-    return { cmd: cmd as "start" | "stop" | "restart" | "logs", service: o.service };
+    return { cmd: cmd as "start" | "stop" | "restart" | "logs" | "history", service: o.service };
   }
   if (FLAG_CMDS.has(cmd)) {
     const req: Request = { cmd: cmd as "green_flag" | "stop_flag" };

@@ -4,7 +4,7 @@
  */
 import Table from "cli-table3";
 import pc from "picocolors";
-import type { AnyEvent, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { AnyEvent, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import type { DeviceVitals } from "../stats/device.js";
 import type { StateName } from "../supervisor/states.js";
 
@@ -129,13 +129,31 @@ export function formatGates(snapshot: Snapshot, color: boolean): string | null {
   return ["gates", ...gates.map(([name, g]) => (g.open ? `${name} ${c.green("open")}` : `${name} ${c.red("closed")} (${g.reason})`))].join("  ");
 }
 
-/** The header, the gates, the table and why each fatal service gave up, as `flowinit status` prints them. */
+/**
+ * `health ok`, or `health DOWN  modeld backoff (killed)  plannerd waiting` in
+ * red: whether the critical services that should run do (CONTRACT.md section 9).
+ */
+export function formatHealth(snapshot: Snapshot, color: boolean): string {
+  const c = palette(color);
+  const { health } = snapshot.daemon;
+  if (health.ok) return c.green("health ok");
+  const entries = new Map(snapshot.services.map((s) => [s.name, s]));
+  const down = health.down.map((name) => {
+    const e = entries.get(name);
+    if (e === undefined) return name;
+    // While it stops, its cause is still that of the run before.
+    return e.cause === null || e.state === "stopping" ? `${name} ${e.state}` : `${name} ${e.state} (${e.cause})`;
+  });
+  return c.bold(c.red(["health DOWN", ...down].join("  ")));
+}
+
+/** The health, the header, the gates, the table and why each fatal service gave up, as `flowinit status` prints them. */
 export function formatStatus(snapshot: Snapshot, endpoint: string, color: boolean): string {
   const table = snapshot.services.length > 0 ? formatTable(snapshot.services, snapshot.time, color) : "no services";
   const paint = stateColor("fatal", color);
   const why = snapshot.services.filter((s) => s.state === "fatal" && s.reason).map((s) => paint(`${s.name}: ${s.reason}`));
   const gates = formatGates(snapshot, color);
-  return [formatHeader(snapshot, endpoint, color), ...(gates === null ? [] : [gates]), table, ...(why.length > 0 ? ["", ...why] : [])].join("\n");
+  return [formatHealth(snapshot, color), formatHeader(snapshot, endpoint, color), ...(gates === null ? [] : [gates]), table, ...(why.length > 0 ? ["", ...why] : [])].join("\n");
 }
 
 /** `12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms`; `12:00:02 gate cool open -> closed: 46.1 C > 45` */
@@ -146,6 +164,47 @@ export function formatEvent(event: AnyEvent, color: boolean): string {
       ? `${formatClock(event.time)} gate ${event.gate} ${event.from} -> ${(event.open ? c.green : c.red)(event.to)}`
       : `${formatClock(event.time)} ${event.service} ${event.from} -> ${stateColor(event.to, color)(event.to)}`;
   return event.reason === "" ? line : `${line}: ${event.reason}`;
+}
+
+/** `12:00:01 health DOWN: modeld backoff (killed)`, `12:00:03 health ok: every critical service ...` */
+export function formatHealthMessage(m: HealthMessage, color: boolean): string {
+  const c = palette(color);
+  return `${formatClock(m.time)} health ${m.ok ? c.green("ok") : c.red("DOWN")}: ${m.reason}`;
+}
+
+/** Local `YYYY-MM-DD HH:MM:SS`: a history spans days. */
+export function formatDateTime(time: number): string {
+  const d = new Date(time);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${formatClock(time)}`;
+}
+
+/** What a service wrote is shown, not obeyed: control characters (a terminal's escape sequences) as `?`. */
+const visible = (line: string) => line.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
+
+/**
+ * `flowinit history SERVICE`: one row an exit, newest first, each followed
+ * by the stderr lines it left, indented.
+ */
+export function formatHistory(service: string, entries: readonly HistoryEntry[], color: boolean): string {
+  if (entries.length === 0) return `${service}: no exits recorded`;
+  const c = palette(color);
+  const table = new Table({
+    head: ["TIME", "CAUSE", "UPTIME", "EXIT", "REASON"],
+    chars: BORDERLESS,
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 2, compact: true },
+  });
+  for (const e of entries) {
+    const uptime = e.uptime_ms === null ? "-" : formatDuration(e.uptime_ms);
+    table.push([formatDateTime(e.time), e.cause ?? "-", uptime, formatExit(e), e.reason]);
+  }
+  const [head, ...rows] = table.toString().split("\n").map((line) => line.trimEnd());
+  const out = [head!];
+  rows.forEach((row, i) => {
+    const cause = entries[i]!.cause;
+    out.push(cause === "exit" || cause === "stop" ? row : c.red(row));
+    for (const line of entries[i]!.stderr_tail) out.push(c.dim(`    | ${visible(line)}`));
+  });
+  return out.join("\n");
 }
 
 /** The reply to start/stop/restart: `plannerd: running (pid 1234)`, `plannerd: exited (code 1)`. */
@@ -162,8 +221,8 @@ export interface WatchView {
   endpoint: string;
   /** The latest snapshot; null until the first one arrives. */
   snapshot: Snapshot | null;
-  /** Recent events, oldest first. */
-  events: readonly AnyEvent[];
+  /** Recent events (of services and gates) and health flips, oldest first. */
+  events: readonly (AnyEvent | HealthMessage)[];
   /** Set when no snapshot has arrived for longer than the daemon's rhythm explains: how long, in ms. */
   silentFor: number | null;
   /** The latest device vitals; null until the first arrive. */
@@ -181,7 +240,7 @@ export function formatWatchFrame(view: WatchView, color: boolean): string {
   if (view.silentFor !== null) {
     lines.push(palette(color).yellow(`no status from the daemon for ${formatDuration(view.silentFor)}`));
   }
-  if (view.events.length > 0) lines.push("", ...view.events.map((e) => formatEvent(e, color)));
+  if (view.events.length > 0) lines.push("", ...view.events.map((e) => ("service" in e ? formatEvent(e, color) : formatHealthMessage(e, color))));
   return lines.join("\n");
 }
 

@@ -13,6 +13,7 @@ import { runCommand } from "./commands/run.js";
 import { serviceCommand } from "./commands/service.js";
 import { shutdownCommand } from "./commands/shutdown.js";
 import { logsCommand } from "./commands/logs.js";
+import { historyCommand } from "./commands/history.js";
 import { reloadCommand } from "./commands/reload.js";
 import { restartCommand, startCommand, stopCommand } from "./commands/start-stop-restart.js";
 import { statusCommand } from "./commands/status.js";
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   restartCommand(program);
   reloadCommand(program);
   logsCommand(program);
+  historyCommand(program);
   shutdownCommand(program);
   watchCommand(program);
   validateCommand(program);

@@ -4,7 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
-import type { ReloadReply, Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { HistoryEntry, ReloadReply, Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import type { GateView } from "../supervisor/gates.js";
 import { defaultEndpoint } from "../platform/endpoints.js";
 import type { CurveClientOptions } from "./curve.js";
@@ -156,6 +156,11 @@ export class Client {
   /** Where the daemon writes the service's output. */
   async logPath(service: string): Promise<string> {
     return (await this.call<{ path: string }>({ cmd: "logs", service })).path;
+  }
+
+  /** The service's last exits (up to 10), newest first, each with the stderr lines it left. */
+  async history(service: string): Promise<HistoryEntry[]> {
+    return (await this.call<{ history: HistoryEntry[] }>({ cmd: "history", service })).history;
   }
 
   /** Waits until the difference is applied: removed and changed services may take their stop_timeout. */

@@ -48,6 +48,8 @@ function toSettings(s: RawSettings, dir: string): Settings {
     gates: Object.entries(s.gates ?? {}).map(([name, g]) => toGate(name, g, dir)),
     flagPull: asList(s.flag_pull),
     wakeLock: s.wake_lock ?? null,
+    onFailure: s.on_failure ?? null,
+    notify: s.notify ?? null,
   };
 }
 
@@ -95,6 +97,8 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     readyTimeoutMs: ms(s.ready_timeout),
     notifyFd: s.ready?.fd ?? s.notify_fd ?? null,
     watchdogMs: s.watchdog === undefined ? null : ms(s.watchdog),
+    critical: s.critical,
+    onFailure: s.on_failure ?? null,
   };
 }
 

@@ -20,7 +20,7 @@ import {
   parsePercent,
   parseSize,
 } from "./duration.js";
-import { CONDITIONS, FLAG_GATE, PLATFORMS, RESTART_POLICIES } from "./spec.js";
+import { CONDITIONS, FLAG_GATE, NOTIFY, PLATFORMS, RESTART_POLICIES } from "./spec.js";
 
 /**
  * Defaults of the optional keys, written as they would be in YAML so the JSON
@@ -42,6 +42,7 @@ const DEFAULTS = {
     restart_jitter: "0%",
     oneshot: false,
     ready_timeout: "60s",
+    critical: false,
   },
   /** Of a `ready: {exec}` probe. */
   probe: {
@@ -267,6 +268,12 @@ const service = mapping(
     ready_timeout: positive.default(d.ready_timeout).describe("Not ready this long after the spawn: the start failed (cause not_ready)."),
     notify_fd: fd.optional().describe("A notify pipe as this descriptor without readiness, for WATCHDOG=1 and STATUS= lines."),
     watchdog: positive.optional().describe("Armed by the first heartbeat; then no heartbeat for this long: SIGKILL, restart per policy."),
+    critical: bool
+      .default(d.critical)
+      .describe("The stack is not whole without it: daemon.health is not ok while it should run and is not running."),
+    on_failure: nonEmptyString
+      .optional()
+      .describe("Shell command run (not waited on, at most once per 30s, killed after 10s) when it crashes, is killed, misses its watchdog or goes fatal."),
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {
@@ -280,6 +287,13 @@ const service = mapping(
     for (const k of ["ready", "watchdog", "notify_fd"] as const) {
       if (s[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], input: s[k], message: "expected no health check on a nomonitor service: nothing watches it after its spawn" });
     }
+  }
+  // A nomonitor service is not watched: it has no state to be down in, nor a failure to report.
+  if (s.nomonitor && s.critical) {
+    ctx.addIssue({ code: "custom", path: ["critical"], input: s.critical, message: "expected false on a nomonitor service (it is not supervised)" });
+  }
+  if (s.nomonitor && s.on_failure !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["on_failure"], input: s.on_failure, message: "expected no on_failure on a nomonitor service (it is not supervised)" });
   }
   // Also called when a sibling key is bad; a bad duration is reported by its pattern.
   const delay = parseDuration(s.restart_delay);
@@ -398,6 +412,11 @@ const settings = mapping(
       .describe("Conditions services run while (their when); flag, the green flag's, is built in."),
     flag_pull: endpoints.optional().describe("PULL endpoints for senders that PUSH green_flag, start_flag and stop_flag."),
     wake_lock: z.enum(["while_flag"], WAKE_LOCK).optional().describe("while_flag: hold a Termux wake lock while the flag is up."),
+    on_failure: nonEmptyString.optional().describe("on_failure of every service that has none of its own."),
+    notify: z
+      .enum(NOTIFY, expected("termux"))
+      .optional()
+      .describe("termux: an ongoing Android notification through Termux:API, and an alert when a critical service goes down."),
   },
   "a mapping of daemon settings",
 );

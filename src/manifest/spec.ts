@@ -13,6 +13,10 @@ export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 export const CONDITIONS = ["started", "ready", "completed"] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
+/** Where the daemon notifies a person (CONTRACT.md section 9). */
+export const NOTIFY = ["termux"] as const;
+export type Notify = (typeof NOTIFY)[number];
+
 export interface Dependency {
   name: string;
   condition: Condition;
@@ -105,6 +109,10 @@ export interface ServiceSpec {
   notifyFd: number | null;
   /** Armed by the first heartbeat, then no heartbeat for this long: SIGKILL (cause `watchdog`); null: no watchdog. Default null. */
   watchdogMs: number | null;
+  /** The stack is not whole without it: `daemon.health` counts it while it should run. Default false. */
+  critical: boolean;
+  /** Run through the shell when it fails (CONTRACT.md section 9); null: the settings' own, if any. Default null. */
+  onFailure: string | null;
 }
 
 export interface CurveSettings {
@@ -139,6 +147,10 @@ export interface Settings {
   flagPull: string[] | null;
   /** `while_flag`: a Termux wake lock while the flag is up; null: none. */
   wakeLock: "while_flag" | null;
+  /** The on_failure of every service without its own; null: none. Default null. */
+  onFailure: string | null;
+  /** Where to notify a person; null: nowhere. Default null. */
+  notify: Notify | null;
 }
 
 export interface Manifest {

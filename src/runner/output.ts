@@ -54,9 +54,45 @@ export interface ServiceLog {
    * log line reads what the log already splits. Unwatched, a line costs nothing more.
    */
   watchLines(fn: ((line: string) => void) | null): void;
+  /** The last complete lines of stderr, across runs: what an exit's history keeps. */
+  readonly stderr: StderrView;
   /** Flushes, waits until everything accepted is on disk, and closes the file. */
   close(): Promise<void>;
 }
+
+/** Complete stderr lines a log keeps in memory for the history of exits. */
+export const STDERR_TAIL_LINES = 20;
+
+/**
+ * The last STDERR_TAIL_LINES complete lines of a stream, kept as views into
+ * the buffers already split for the file: nothing is copied or decoded
+ * until asked.
+ */
+export class StderrTail {
+  private kept: Buffer[] = [];
+  private taken = 0;
+
+  /** Complete lines taken so far: a mark, so that a run's exit asks only for the lines since its spawn. */
+  get count(): number {
+    return this.taken;
+  }
+
+  /** Takes one line, without its newline. */
+  push(line: Buffer): void {
+    this.kept.push(line);
+    this.taken++;
+    if (this.kept.length > 2 * STDERR_TAIL_LINES) this.kept = this.kept.slice(-STDERR_TAIL_LINES);
+  }
+
+  /** The last lines (up to STDERR_TAIL_LINES, oldest first) of those taken after the first `since`. */
+  lines(since = 0): string[] {
+    const n = Math.min(STDERR_TAIL_LINES, this.kept.length, Math.max(0, this.taken - since));
+    return this.kept.slice(this.kept.length - n).map((line) => line.toString("utf8").replace(/\r$/, ""));
+  }
+}
+
+/** What others read of a StderrTail. */
+export type StderrView = Pick<StderrTail, "count" | "lines">;
 
 const DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** A line longer than this is written in pieces, so a service that never writes a newline cannot fill memory. */
@@ -101,6 +137,7 @@ class RotatingServiceLog implements ServiceLog {
   private readonly streams = new Map<StreamKind, Writable>();
   /** Each stream's unterminated last line, in the pieces it came in: joining on every chunk would be quadratic. */
   private readonly partial = new Map<StreamKind, { parts: Buffer[]; bytes: number }>();
+  readonly stderr = new StderrTail();
   /** The open log file, and its size; null before the first open and while broken. */
   private fd: number | null = null;
   private size = 0;
@@ -215,6 +252,7 @@ class RotatingServiceLog implements ServiceLog {
         from = end;
       }
       out.push(buf);
+      if (kind === "err") this.keepTail(buf, ends, pre.length, open.bytes);
       open.parts = [];
       open.bytes = 0;
     }
@@ -233,6 +271,23 @@ class RotatingServiceLog implements ServiceLog {
     if (out.length > 0) this.accept(out.length === 1 ? out[0]! : Buffer.concat(out), chunk.length);
     // The watcher may let go of itself (a ready check that passed) on any line.
     if (lines !== null) for (const line of lines) this.lineWatcher?.(line);
+  }
+
+  /**
+   * Gives the stderr tail the last lines of `buf` (as `take` laid them out:
+   * each line's prefix, then its text; the first line's text begins with the
+   * `carried` bytes of the chunk before), without their newline.
+   * Only the last STDERR_TAIL_LINES are looked at, however many the chunk held.
+   */
+  private keepTail(buf: Buffer, ends: number[], prefixBytes: number, carried: number): void {
+    const first = Math.max(0, ends.length - STDERR_TAIL_LINES);
+    for (let i = first; i < ends.length; i++) {
+      const from = i === 0 ? 0 : ends[i - 1]!;
+      // Before line i: i + 1 prefixes, the carried bytes, and the chunk up to `from`.
+      const start = (i + 1) * prefixBytes + (i === 0 ? 0 : carried) + from;
+      const text = (i === 0 ? carried : 0) + ends[i]! - from - 1;
+      this.stderr.push(buf.subarray(start, start + text));
+    }
   }
 
   /** Queues formatted output, or drops it while the backlog is full or the file broken; `raw` is the service's share of it. */

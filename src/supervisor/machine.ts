@@ -272,7 +272,8 @@ function afterCrash(
   condemned?: Condemned,
 ): Step {
   const how = condemned?.reason ?? describeExit(exit);
-  const decision = afterExit(spec, exit, uptimeMs, s.streak, random);
+  // A health check's kill is the daemon's own SIGKILL: a failure of the service, not the OS's `killed`.
+  const decision = afterExit(spec, exit, uptimeMs, s.streak, random, condemned?.cause);
   const base = { ...s, exit, cause: condemned?.cause ?? exitCause(spec, exit), since: now.wall };
   const change = (to: StateName, reason: string): Change => ({ from: s.state.name, to, reason });
   switch (decision.action) {

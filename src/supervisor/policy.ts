@@ -18,7 +18,8 @@ export type RestartSpec = Pick<
  * them, `watchdog` and `not_ready` by the health checks that ended it
  * (checks.ts), the rest by `exitCause` from the exit itself.
  */
-export type Cause = "exit" | "crash" | "killed" | "stop" | "spawn_failed" | "watchdog" | "not_ready";
+export const CAUSES = ["exit", "crash", "killed", "watchdog", "not_ready", "stop", "spawn_failed"] as const;
+export type Cause = (typeof CAUSES)[number];
 
 /** Whether an exit counts as success: a code of `success_exit_codes`, never a signal. */
 function succeeded(spec: RestartSpec, exit: Exit): boolean {
@@ -81,12 +82,26 @@ export type Decision =
  * quick crashes in a row give up; each wait drawn with `jittered`. `uptimeMs` must come from the monotonic
  * clock (clock.ts): on the wall clock, a boot-time clock set would make
  * every quick crash look stable.
+ *
+ * A quick `killed` exit grows the streak, so a flood of kills backs off to
+ * one restart per `restartDelayMaxMs` as a crash loop does, but it never
+ * gives up by itself: on a phone the killer is the OS (phantom processes,
+ * low memory), not the service, and the pressure passes. `cause` is the
+ * exit's, by default as `exitCause` reads it; where the daemon itself sent
+ * the SIGKILL (a missed watchdog) it says so, and that counts as a crash.
  */
-export function afterExit(spec: RestartSpec, exit: Exit, uptimeMs: number, streak: number, random: () => number): Decision {
+export function afterExit(
+  spec: RestartSpec,
+  exit: Exit,
+  uptimeMs: number,
+  streak: number,
+  random: () => number,
+  cause: Cause = exitCause(spec, exit),
+): Decision {
   if (!wantsRestart(spec, exit)) return { action: "exit" };
   if (uptimeMs >= spec.stableAfterMs) return { action: "restart", delayMs: 0, streak: 0 };
   const next = streak + 1;
-  if (next > spec.maxRestarts) return { action: "fatal", streak: next };
+  if (next > spec.maxRestarts && cause !== "killed") return { action: "fatal", streak: next };
   return { action: "restart", delayMs: jittered(spec, backoffDelay(spec, next), random), streak: next };
 }
 

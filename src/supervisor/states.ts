@@ -51,3 +51,12 @@ export const ACTIVE: ReadonlySet<StateName> = new Set(["starting", "running", "s
 
 /** The service is down and nothing will bring it up but a request. */
 export const DOWN: ReadonlySet<StateName> = new Set(["stopped", "exited", "fatal"]);
+
+/**
+ * Whether a change from `from` to `to` ends a run: a process (or its spawn)
+ * was under way and is no more. A crash restarted at once from `starting`
+ * stays `starting`, and still ends one.
+ */
+export function endsRun(from: StateName, to: StateName): boolean {
+  return ACTIVE.has(from) && to !== "running" && to !== "stopping";
+}

@@ -14,7 +14,7 @@ import { rmSync } from "node:fs";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import { systemClock, type Clock } from "../clock.js";
 import { FLAG_GATE, type ServiceSpec } from "../manifest/spec.js";
-import type { ServiceLog } from "../runner/output.js";
+import type { ServiceLog, StderrView } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
 import { startProbe } from "../runner/probe.js";
@@ -348,6 +348,20 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   /** Every supervised service, in the manifest's order. */
   views(): Iterable<ServiceView> {
     return this.services.values();
+  }
+
+  /**
+   * Whether the service's gates let it run now: it is enabled, and its
+   * `when` holds. A stop by request leaves them open: the service should run
+   * and does not (health.ts counts it down).
+   */
+  gateOpen(svc: ServiceView): boolean {
+    return svc.spec.enabled && this.holds(svc.spec);
+  }
+
+  /** The last complete stderr lines of a supervised service; undefined before its log is opened. */
+  stderrOf(name: string): StderrView | undefined {
+    return this.services.get(name)?.output?.stderr;
   }
 
   /**

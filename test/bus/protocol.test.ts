@@ -16,6 +16,7 @@ describe("parseRequest", () => {
   it.each([
     [`{"cmd":"status"}`, { cmd: "status" }],
     [`{"cmd":"stop","service":"a.b"}`, { cmd: "stop", service: "a.b" }],
+    [`{"cmd":"history","service":"modeld"}`, { cmd: "history", service: "modeld" }],
     [`{"cmd":"green_flag","pid":1234}`, { cmd: "green_flag", pid: 1234 }],
     [`{"cmd":"green_flag","pid":1234,"name":"ui"}`, { cmd: "green_flag", pid: 1234, name: "ui" }],
     [`{"cmd":"shutdown"}`, { cmd: "shutdown" }],
@@ -42,6 +43,7 @@ describe("parseRequest", () => {
     [`{"cmd":"launch"}`, `unknown cmd "launch"`],
     [`{"cmd":"start"}`, "start: service: expected a service name"],
     [`{"cmd":"stop","service":7}`, "stop: service: expected a service name"],
+    [`{"cmd":"history"}`, "history: service: expected a service name"],
     [`{"cmd":"green_flag","pid":"12"}`, "green_flag: pid: expected a positive integer"],
     [`{"cmd":"green_flag","pid":-1}`, "green_flag: pid: expected a positive integer"],
   ])("answers %s with bad_request", (text, message) => {

@@ -176,14 +176,15 @@ services:
     const [table, json] = await Promise.all([client("status"), client("status", "--json")]);
     expect(table.exitCode).toBe(0);
     const lines = table.stdout.split("\n");
-    expect(lines[0]).toMatch(new RegExp(`^flowinit ${VERSION}  pid ${d.proc.pid}  phase waiting  flag off  ${d.control}  \\d\\d:\\d\\d:\\d\\d$`));
-    expect(lines[1]).toMatch(/^NAME +STATE +PID +UPTIME +CPU +MEM +RESTARTS +EXIT$/);
-    expect(lines[2]).toMatch(/^early +running +\d+ +\d+s +(-|[\d.]+%) +(-|[\d.]+[BKMG]) +0 +-$/);
-    expect(lines[3]).toMatch(/^gated +waiting +- +- +- +- +0 +-$/);
+    expect(lines[0]).toBe("health ok");
+    expect(lines[1]).toMatch(new RegExp(`^flowinit ${VERSION}  pid ${d.proc.pid}  phase waiting  flag off  ${d.control}  \\d\\d:\\d\\d:\\d\\d$`));
+    expect(lines[2]).toMatch(/^NAME +STATE +PID +UPTIME +CPU +MEM +RESTARTS +EXIT$/);
+    expect(lines[3]).toMatch(/^early +running +\d+ +\d+s +(-|[\d.]+%) +(-|[\d.]+[BKMG]) +0 +-$/);
+    expect(lines[4]).toMatch(/^gated +waiting +- +- +- +- +0 +-$/);
 
     expect(json.exitCode).toBe(0);
     const snapshot = JSON.parse(json.stdout);
-    expect(snapshot.daemon).toMatchObject({ pid: d.proc.pid, phase: "waiting", flag: false });
+    expect(snapshot.daemon).toMatchObject({ pid: d.proc.pid, phase: "waiting", flag: false, health: { ok: true, down: [] } });
     expect(snapshot.services.map((s: { name: string }) => s.name)).toEqual(["early", "gated"]);
   });
 

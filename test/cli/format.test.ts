@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage, GateEventMessage, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
+import type { EventMessage, GateEventMessage, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
 import {
   formatClock,
   formatBytes,
@@ -9,6 +9,8 @@ import {
   formatExit,
   formatGates,
   formatHeader,
+  formatHealth,
+  formatHistory,
   formatServiceLine,
   formatStatus,
   formatTable,
@@ -36,7 +38,7 @@ const entry = (over: Partial<ServiceEntry>): ServiceEntry => ({
 const snapshot = (services: ServiceEntry[]): Snapshot => ({
   seq: 7,
   time: T,
-  daemon: { pid: 42, version: "0.1.0", phase: "running", flag: true, started_at: T - 60_000 },
+  daemon: { pid: 42, version: "0.1.0", phase: "running", flag: true, started_at: T - 60_000, health: { ok: true, down: [] } },
   services,
 });
 
@@ -135,23 +137,40 @@ describe("formatHeader", () => {
   });
 });
 
+describe("formatHealth", () => {
+  const down = (names: string[]) => ({ ...snapshot([]), daemon: { ...snapshot([]).daemon, health: { ok: false, down: names } } });
+
+  it("says ok, in green only when asked", () => {
+    expect(formatHealth(snapshot([]), false)).toBe("health ok");
+    expect(formatHealth(snapshot([]), true)).toBe("\x1b[32mhealth ok\x1b[39m");
+  });
+
+  it("names each service down with its state and the cause of its last exit, in red", () => {
+    const services = [entry({ name: "modeld", state: "backoff", pid: null, cause: "killed" }), entry({ name: "plannerd", state: "waiting", pid: null })];
+    const s = { ...down(["modeld", "plannerd"]), services };
+    expect(formatHealth(s, false)).toBe("health DOWN  modeld backoff (killed)  plannerd waiting");
+    expect(formatHealth(s, true)).toContain("\x1b[31m");
+  });
+});
+
 describe("formatStatus", () => {
-  it("puts the header over the table", () => {
+  it("puts the health and the header over the table", () => {
     const text = formatStatus(snapshot([entry({})]), "ep", false).split("\n");
-    expect(text[0]).toMatch(/^flowinit 0\.1\.0 /);
-    expect(text[1]).toMatch(/^NAME +STATE/);
-    expect(text[2]).toMatch(/^plannerd +running +1234 +0s/);
+    expect(text[0]).toBe("health ok");
+    expect(text[1]).toMatch(/^flowinit 0\.1\.0 /);
+    expect(text[2]).toMatch(/^NAME +STATE/);
+    expect(text[3]).toMatch(/^plannerd +running +1234 +0s/);
   });
 
   it("says so when the daemon supervises nothing", () => {
-    expect(formatStatus(snapshot([]), "ep", false).split("\n")[1]).toBe("no services");
+    expect(formatStatus(snapshot([]), "ep", false).split("\n")[2]).toBe("no services");
   });
 
   it("says under the table why each fatal service gave up", () => {
     const services = [entry({}), entry({ name: "sensord", state: "fatal", pid: null, reason: "cannot spawn: sensord: no such file or directory" })];
     const text = formatStatus(snapshot(services), "ep", false).split("\n");
     expect(text.slice(-2)).toEqual(["", "sensord: cannot spawn: sensord: no such file or directory"]);
-    expect(formatStatus(snapshot([entry({})]), "ep", false).split("\n")).toHaveLength(3);
+    expect(formatStatus(snapshot([entry({})]), "ep", false).split("\n")).toHaveLength(4);
   });
 
   it("shows the gates under the header, why each closed one is closed", () => {
@@ -222,16 +241,62 @@ describe("formatWatchFrame", () => {
     expect(formatWatchFrame(view, false)).toBe("waiting for the daemon at ipc://@flowinit/status ...");
   });
 
-  it("shows the status, then recent events under a blank line", () => {
-    const lines = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), events: [event] }, false).split("\n");
-    expect(lines).toHaveLength(5);
-    expect(lines[0]).toContain("ipc://@flowinit/status");
-    expect(lines[3]).toBe("");
-    expect(lines[4]).toBe(formatEvent(event, false));
+  it("shows the status, then recent events and health flips under a blank line", () => {
+    const health: HealthMessage = { seq: 9, time: T, ok: false, down: ["plannerd"], reason: "plannerd backoff (crash)" };
+    const lines = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), events: [event, health] }, false).split("\n");
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toBe("health ok");
+    expect(lines[1]).toContain("ipc://@flowinit/status");
+    expect(lines[4]).toBe("");
+    expect(lines[5]).toBe(formatEvent(event, false));
+    expect(lines[6]).toBe("12:00:01 health DOWN: plannerd backoff (crash)");
   });
 
   it("says how long the daemon has been silent", () => {
     const frame = formatWatchFrame({ ...view, snapshot: snapshot([entry({})]), silentFor: 5_400 }, false);
     expect(frame.split("\n").at(-1)).toBe("no status from the daemon for 5s");
+  });
+});
+
+describe("formatHistory", () => {
+  const exit = (over: Partial<HistoryEntry>): HistoryEntry => ({
+    time: T,
+    cause: "killed",
+    uptime_ms: 185_000,
+    exit_code: null,
+    signal: "SIGKILL",
+    stderr_tail: [],
+    state: "backoff",
+    reason: "killed by SIGKILL; restarting in 100ms",
+    ...over,
+  });
+
+  it("prints a row an exit, newest first as given, each followed by its stderr lines", () => {
+    const entries = [
+      exit({ stderr_tail: ["loading model", "\x1b[31mout of memory\x1b[0m"] }),
+      exit({ time: T - 3_600_000, cause: "stop", uptime_ms: 5000, signal: "SIGTERM", state: "stopped", reason: "stopped (killed by SIGTERM)" }),
+      exit({ cause: "spawn_failed", uptime_ms: null, signal: null, state: "fatal", reason: "cannot spawn: cwd ./x does not exist" }),
+    ];
+    expect(formatHistory("modeld", entries, false)).toBe(
+      [
+        "TIME                 CAUSE         UPTIME  EXIT     REASON",
+        "2025-01-02 12:00:01  killed        3m05s   SIGKILL  killed by SIGKILL; restarting in 100ms",
+        "    | loading model",
+        // What a service wrote is shown, not obeyed by the terminal.
+        "    | ?[31mout of memory?[0m",
+        "2025-01-02 11:00:01  stop          5s      SIGTERM  stopped (killed by SIGTERM)",
+        "2025-01-02 12:00:01  spawn_failed  -       -        cannot spawn: cwd ./x does not exist",
+      ].join("\n"),
+    );
+  });
+
+  it("paints failures red, and only when asked", () => {
+    const lines = formatHistory("modeld", [exit({}), exit({ cause: "stop" })], true).split("\n");
+    expect(lines[1]).toContain("\x1b[31m");
+    expect(lines[2]).not.toContain("\x1b[31m");
+  });
+
+  it("says so when there is none", () => {
+    expect(formatHistory("modeld", [], false)).toBe("modeld: no exits recorded");
   });
 });

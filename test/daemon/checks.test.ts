@@ -81,8 +81,8 @@ describe("ready", () => {
       `{ command: 'echo starting up; ${HOLD}; ${STAMP} > "$DIR/db.ready"; echo "db: listening on 7000" >&2; exec sleep 1000', ready: {log_line: "listening on \\\\d+"} }`,
       /^ready: log line matched \/listening on \\d\+\/$/,
     );
-    // The line still reaches the log.
-    expect(readFileSync(join(d!.dir, "logs", "db.log"), "utf8")).toMatch(/err \| db: listening on 7000/);
+    // The line still reaches the log, once written (the log writes behind the service's output).
+    await expect.poll(() => readFileSync(join(d!.dir, "logs", "db.log"), "utf8"), { interval: 5 }).toMatch(/err \| db: listening on 7000/);
   });
 
   it("{exec}: a dependent starts only after the probe first exits 0", async () => {

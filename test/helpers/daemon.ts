@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import { execa, execaSync, type ResultPromise } from "execa";
 import * as zmq from "zeromq";
-import type { EventMessage, GateEventMessage, Snapshot } from "../../src/bus/protocol.js";
+import type { EventMessage, GateEventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -49,6 +49,7 @@ export function tempDir(): string {
 export type Message =
   | { topic: "status"; data: Snapshot }
   | { topic: "event"; data: EventMessage | GateEventMessage }
+  | { topic: "health"; data: HealthMessage }
   | { topic: string; data: { seq: number } };
 
 /** Records every status-topic message and lets tests wait for one that matches. */
@@ -161,7 +162,7 @@ export function cli(args: string[], env: Record<string, string> = {}) {
   return execa("node", [BIN, ...args], { reject: false, env, timeout: 20_000 });
 }
 
-/** Starts `flowinit run` on a manifest text written to a fresh folder; resolves after its first snapshot. `env`: more of the daemon's environment. */
+/** Starts `flowinit run` on a manifest text written to a fresh folder; resolves after its first snapshot. `env` goes over the daemon's environment. */
 export async function startDaemon(yaml: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningDaemon> {
   const dir = tempDir();
   const manifest = join(dir, "services.yaml");

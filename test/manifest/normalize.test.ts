@@ -43,6 +43,8 @@ describe("defaults", () => {
         readyTimeoutMs: 60_000,
         notifyFd: null,
         watchdogMs: null,
+        critical: false,
+        onFailure: null,
       },
     ]);
   });
@@ -61,6 +63,8 @@ describe("defaults", () => {
       gates: [],
       flagPull: null,
       wakeLock: null,
+      onFailure: null,
+      notify: null,
     });
   });
 
@@ -97,6 +101,8 @@ describe("every key set", () => {
         { name: "parked", kind: "file_exists", path: path.join(fixtures, "run/parked") },
         { name: "started", kind: "external" },
       ],
+      onFailure: "./report.sh",
+      notify: "termux",
     });
     expect(service(m, "uploader")).toMatchObject({
       args: ["--port", "8080", "-v"],
@@ -117,6 +123,8 @@ describe("every key set", () => {
         { gate: "flag", open: false },
         { gate: "space", open: true },
       ],
+      critical: true,
+      onFailure: "./report-upload.sh",
     });
     expect(service(m, "calibrationd")?.when).toEqual([{ gate: "flag", open: false }]);
   });

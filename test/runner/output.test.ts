@@ -110,6 +110,37 @@ describe("openServiceLog", () => {
     expect(lines(log.path).map(([, t]) => t.length)).toEqual([65536, 65536, 150_000 - 2 * 65536]);
   });
 
+  it("keeps the last 20 complete stderr lines, whatever the chunks, and none of stdout", async () => {
+    const { log } = open();
+    const err = log.stream("err");
+    expect(log.stderr.lines()).toEqual([]);
+    write(err, "first\nsec");
+    write(log.stream("out"), "not stderr\n");
+    write(err, "ond\r\nthi");
+    expect(log.stderr.lines()).toEqual(["first", "second"]);
+    write(err, "rd\n");
+    expect(log.stderr.lines()).toEqual(["first", "second", "third"]);
+    write(err, Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join("") + "unfinished");
+    expect(log.stderr.lines()).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i + 10}`));
+    write(err, " now\nlast\n");
+    expect(log.stderr.lines().slice(-3)).toEqual(["line 29", "unfinished now", "last"]);
+    expect(log.stderr.lines()).toHaveLength(20);
+    await log.close();
+  });
+
+  it("gives the stderr lines since a mark: those of one run", async () => {
+    const { log } = open();
+    const err = log.stream("err");
+    write(err, "run 1\nrun 1 ends\n");
+    const mark = log.stderr.count;
+    expect(log.stderr.lines(mark)).toEqual([]);
+    write(err, "run 2\n");
+    expect(log.stderr.lines(mark)).toEqual(["run 2"]);
+    for (let i = 0; i < 50; i++) write(err, `${i}\n`);
+    expect(log.stderr.lines(mark)).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 30}`));
+    await log.close();
+  });
+
   it("rotates by size without losing a line", async () => {
     const { log, dir, errors } = open({ maxSizeBytes: 2000, keep: 50 });
     const n = 500;

@@ -4,7 +4,8 @@
  * global setup rebuilds first whenever a source is newer than the build.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -27,9 +28,19 @@ function oldest(paths: string[]): number {
   }
 }
 
-export default function setup(): void {
+/**
+ * Also gives the run a runtime folder of its own (XDG_RUNTIME_DIR, which the
+ * workers and every daemon they start inherit), removed afterwards: a
+ * clean stop keeps a daemon's history of exits there, one file per control
+ * endpoint, and each test's endpoint is new.
+ */
+export default function setup(): () => void {
+  const runtime = mkdtempSync(join(tmpdir(), "flowinit-run-"));
+  process.env.XDG_RUNTIME_DIR = runtime;
+  const teardown = () => rmSync(runtime, { recursive: true, force: true });
   const source = Math.max(...SOURCES.map((p) => newest(join(ROOT, p))));
-  if (source <= oldest(OUTPUTS)) return;
+  if (source <= oldest(OUTPUTS)) return teardown;
   console.log("test setup: src/ is newer than dist/; running npm run build first");
   execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  return teardown;
 }

@@ -36,6 +36,8 @@ const crasher: ServiceSpec = {
   readyTimeoutMs: 60_000,
   notifyFd: null,
   watchdogMs: null,
+  critical: false,
+  onFailure: null,
 };
 
 describe("Supervisor with a wall clock that leaps", () => {

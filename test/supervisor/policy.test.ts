@@ -85,6 +85,25 @@ describe("afterExit", () => {
   it("lets a clean exit end an on-failure service", () => {
     expect(afterExit(spec, { code: 0, signal: null }, 50, 0, noDraw)).toEqual({ action: "exit" });
   });
+
+  describe("a SIGKILL the daemon did not send (cause killed)", () => {
+    const killed = { code: null, signal: "SIGKILL" };
+    it("backs off as a crash does, the streak growing past max_restarts up to the delay's cap", () => {
+      expect(afterExit(spec, killed, 50, 0, noDraw)).toEqual({ action: "restart", delayMs: 100, streak: 1 });
+      expect(afterExit(spec, killed, 50, 3, noDraw)).toEqual({ action: "restart", delayMs: 800, streak: 4 });
+      expect(afterExit(spec, killed, 50, 40, noDraw)).toEqual({ action: "restart", delayMs: 1000, streak: 41 });
+    });
+    it("never gives up by itself; a crash of its own in the same streak does", () => {
+      expect(afterExit({ ...spec, maxRestarts: 0 }, killed, 50, 0, noDraw).action).toBe("restart");
+      expect(afterExit(spec, crash, 50, 9, noDraw)).toEqual({ action: "fatal", streak: 10 });
+    });
+    it("counts as a crash when the daemon says it sent the SIGKILL itself (a missed watchdog)", () => {
+      expect(afterExit(spec, killed, 50, 3, noDraw, "watchdog")).toEqual({ action: "fatal", streak: 4 });
+    });
+    it("leaves restart: never alone", () => {
+      expect(afterExit({ ...spec, restart: "never" }, killed, 50, 0, noDraw)).toEqual({ action: "exit" });
+    });
+  });
 });
 
 describe("restart_jitter", () => {

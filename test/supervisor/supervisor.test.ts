@@ -55,6 +55,7 @@ class Harness {
       stream: (kind) => log.stream(kind),
       flush: () => log.flush(),
       watchLines: (fn) => log.watchLines(fn),
+      stderr: log.stderr,
       close: () => log.close().then(() => void this.closed.push(name)),
     };
   }

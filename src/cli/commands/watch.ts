@@ -85,8 +85,10 @@ async function watchTable(endpoint: string, curve: CurveClientOptions, signal: A
   draw();
   try {
     for await (const m of subscribe(endpoint, { signal, curve })) {
-      if (m.topic === "event") {
+      if (m.topic === "event" || m.topic === "health") {
         view = { ...view, events: [...view.events, m.data].slice(-RECENT_EVENTS) };
+        // A health flip shows at once: the snapshot showing it follows, but the flip is what a driver must see.
+        if (m.topic === "health") draw();
       } else if (m.topic === "device") {
         view = { ...view, device: m.data };
       } else if (m.topic === "status") {
