@@ -182,15 +182,16 @@ describe("formatStatus", () => {
       power: { open: true, reason: "charging", since: T },
     };
     const text = formatStatus(s, "ep", false).split("\n");
-    expect(text[1]).toBe("gates  flag open  cool closed (46.1 C > 45)  started closed (not opened yet)  power open");
-    expect(text[2]).toMatch(/^NAME +STATE/);
+    expect(text[1]).toMatch(/^flowinit 0\.1\.0 /);
+    expect(text[2]).toBe("gates  flag open  cool closed (46.1 C > 45)  started closed (not opened yet)  power open");
+    expect(text[3]).toMatch(/^NAME +STATE/);
   });
 
   it("shows no gates line when the flag is the only gate", () => {
     const s = snapshot([entry({})]);
     s.daemon.gates = { flag: { open: true, reason: "green flag", since: T } };
     expect(formatGates(s, false)).toBeNull();
-    expect(formatStatus(s, "ep", false).split("\n")).toHaveLength(3);
+    expect(formatStatus(s, "ep", false)).toBe(formatStatus(snapshot([entry({})]), "ep", false));
   });
 });
 

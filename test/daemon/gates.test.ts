@@ -212,7 +212,7 @@ services:
     await d.rec.event("bridge", "running", mark);
 
     const status = await d.cli("status");
-    expect(status.stdout.split("\n")[1]).toBe("gates  flag closed (no green flag yet)  started open  cool open");
+    expect(status.stdout.split("\n")[2]).toBe("gates  flag closed (no green flag yet)  started open  cool open");
 
     // Answered once what it stops is down.
     const close = await d.cli("gate", "started", "close");
