@@ -5,10 +5,9 @@
  */
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
-import { restrictToUids, type CurveServerOptions } from "./auth.js";
+import type { CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
-import { received } from "./receive.js";
-import { SocketPair } from "./sockets.js";
+import { ReceivingPair } from "./sockets.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
@@ -25,34 +24,19 @@ const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES }
 /** How long replies still queued at close may take to leave. */
 const CLOSE_LINGER_MS = 500;
 
-export class ControlServer {
-  /** Under CURVE, only authorized client keys get through the ZAP handler. */
-  private readonly sockets: SocketPair<zmq.Router>;
-
+/** Under CURVE, only authorized client keys get through the ZAP handler. */
+export class ControlServer extends ReceivingPair<zmq.Router> {
   constructor(
     private readonly handle: Handler,
-    private readonly log: Logger,
+    log: Logger,
     curve: CurveServerOptions | null = null,
   ) {
-    this.sockets = new SocketPair((o) => new zmq.Router(o), OPTIONS, curve);
-  }
-
-  /** Restricts ipc:// peers to these UIDs (see restrictToUids). Must come before bind. */
-  allowUids(uids: number[]): void {
-    restrictToUids(this.sockets.plain, uids, this.log);
-  }
-
-  bind(endpoints: string[]): Promise<void> {
-    return this.sockets.bind(endpoints);
+    super((o) => new zmq.Router(o), OPTIONS, curve, log, "control");
   }
 
   /** Serves until the sockets close. */
-  async serve(): Promise<void> {
-    await Promise.all(this.sockets.all.map((s) => this.serveOn(s)));
-  }
-
-  private async serveOn(socket: zmq.Router): Promise<void> {
-    for await (const frames of received(socket, this.log, "control")) void this.answer(socket, frames);
+  serve(): Promise<void> {
+    return this.receive((socket, frames) => void this.answer(socket, frames));
   }
 
   private async answer(socket: zmq.Router, frames: Buffer[]): Promise<void> {
@@ -88,8 +72,8 @@ export class ControlServer {
    * queues (a refused reload answered just before the shutdown): they get a
    * moment to leave, instead of linger 0's drop.
    */
-  close(): void {
-    for (const socket of this.sockets.all) socket.linger = CLOSE_LINGER_MS;
-    this.sockets.close();
+  override close(): void {
+    for (const socket of this.all) socket.linger = CLOSE_LINGER_MS;
+    super.close();
   }
 }

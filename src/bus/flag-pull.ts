@@ -12,54 +12,36 @@
  */
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
-import { restrictToUids, type CurveServerOptions } from "./auth.js";
+import type { CurveServerOptions } from "./auth.js";
 import { MAX_REQUEST_BYTES } from "./control.js";
 import { parseRequest, type Request } from "./protocol.js";
-import { received } from "./receive.js";
-import { SocketPair } from "./sockets.js";
+import { ReceivingPair } from "./sockets.js";
 
 /** A flag word, as the control socket would have parsed it in plain style. */
 export type FlagWord = Extract<Request, { cmd: "green_flag" | "stop_flag" }>;
 
 const OPTIONS = { linger: 0, maxMessageSize: MAX_REQUEST_BYTES };
 
-export class FlagPull {
-  private readonly sockets: SocketPair<zmq.Pull>;
-
+export class FlagPull extends ReceivingPair<zmq.Pull> {
   constructor(
     private readonly onFlag: (word: FlagWord) => void,
-    private readonly log: Logger,
+    log: Logger,
     curve: CurveServerOptions | null = null,
   ) {
-    this.sockets = new SocketPair((o) => new zmq.Pull(o), OPTIONS, curve);
-  }
-
-  /** Restricts ipc:// senders to these UIDs; must come before bind. */
-  allowUids(uids: number[]): void {
-    restrictToUids(this.sockets.plain, uids, this.log);
-  }
-
-  bind(endpoints: string[]): Promise<void> {
-    return this.sockets.bind(endpoints);
+    super((o) => new zmq.Pull(o), OPTIONS, curve, log, "flag_pull");
   }
 
   /** Takes words until the sockets close. */
-  async serve(): Promise<void> {
-    await Promise.all(this.sockets.all.map((s) => this.serveOn(s)));
+  serve(): Promise<void> {
+    return this.receive((_, frames) => this.take(frames));
   }
 
-  private async serveOn(socket: zmq.Pull): Promise<void> {
-    for await (const frames of received(socket, this.log, "flag_pull")) {
-      const parsed = frames.length === 1 ? parseRequest(frames[0]!) : null;
-      if (parsed?.ok && parsed.style === "plain" && (parsed.request.cmd === "green_flag" || parsed.request.cmd === "stop_flag")) {
-        this.onFlag(parsed.request);
-      } else {
-        this.log.debug({ frames: frames.length }, "flag_pull: dropped a message that is not green_flag, start_flag or stop_flag");
-      }
+  private take(frames: Buffer[]): void {
+    const parsed = frames.length === 1 ? parseRequest(frames[0]!) : null;
+    if (parsed?.ok && parsed.style === "plain" && (parsed.request.cmd === "green_flag" || parsed.request.cmd === "stop_flag")) {
+      this.onFlag(parsed.request);
+    } else {
+      this.log.debug({ frames: frames.length }, "flag_pull: dropped a message that is not green_flag, start_flag or stop_flag");
     }
-  }
-
-  close(): void {
-    this.sockets.close();
   }
 }

@@ -6,7 +6,9 @@
  * CURVE, one of its own for the tcp:// endpoints.
  */
 import type * as zmq from "zeromq";
-import type { CurveServerOptions } from "./auth.js";
+import type { Logger } from "pino";
+import { restrictToUids, type CurveServerOptions } from "./auth.js";
+import { received } from "./receive.js";
 
 /** Which of a pair an endpoint goes to. */
 export const isSecured = (endpoint: string, curve: object | null) => curve !== null && endpoint.startsWith("tcp://");
@@ -36,5 +38,37 @@ export class SocketPair<S extends zmq.Socket> {
 
   close(): void {
     for (const socket of this.all) socket.close();
+  }
+}
+
+/**
+ * A pair that takes messages from peers (control's requests, flag_pull's
+ * words): ipc:// peers can be held to allow_uids, and every message of
+ * either socket goes to `take`.
+ */
+export class ReceivingPair<S extends zmq.Router | zmq.Pull> extends SocketPair<S> {
+  constructor(
+    make: (options: object) => S,
+    options: object,
+    curve: CurveServerOptions | null,
+    protected readonly log: Logger,
+    /** For the log: `control receive failed`. */
+    private readonly what: string,
+  ) {
+    super(make, options, curve);
+  }
+
+  /** Restricts ipc:// peers to these UIDs (see restrictToUids). Must come before bind. */
+  allowUids(uids: number[]): void {
+    restrictToUids(this.plain, uids, this.log);
+  }
+
+  /** Hands on every message until the sockets close. */
+  async receive(take: (socket: S, frames: Buffer[]) => void): Promise<void> {
+    await Promise.all(
+      this.all.map(async (socket) => {
+        for await (const frames of received(socket, this.log, this.what)) take(socket, frames);
+      }),
+    );
   }
 }
