@@ -400,7 +400,7 @@ export class Daemon {
    * marks file path returning one; written as JSON, which is YAML) in a fresh
    * folder under `root`. start() spawns it; ready() waits for it.
    */
-  constructor(root, manifest, { profileDir = null, label = "daemon", reaper = false, nodeFlags = [] } = {}) {
+  constructor(root, manifest, { profileDir = null, label = "daemon", reaper = false, nodeFlags = [], env = {} } = {}) {
     this.dir = mkdtempSync(join(root, `${label}-`));
     this.file = join(this.dir, "services.yaml");
     this.marksFile = join(this.dir, "marks");
@@ -419,6 +419,8 @@ export class Daemon {
     this.reaper = reaper;
     /** Extra flags for the daemon's node, for experiments (`--node-flags`). */
     this.nodeFlags = nodeFlags;
+    /** More of the daemon's environment (FLOWINIT_DEVICE_ROOT for `--gates`). */
+    this.env = env;
   }
 
   /** Marks watcher on this daemon's marks file; made before start() so that nothing is missed. */
@@ -450,7 +452,7 @@ export class Daemon {
     this.spawnedMono = monoUs();
     profiled.set(this.tag, this);
     const [cmd, argv] = this.reaper ? ["python3", [join(ROOT, "bench/reaper.py"), process.execPath, ...args]] : [process.execPath, args];
-    this.child = spawn(cmd, argv, { stdio: ["ignore", log, log], env: { ...process.env, FLOWINIT_BENCH_TAG: this.tag } });
+    this.child = spawn(cmd, argv, { stdio: ["ignore", log, log], env: { ...process.env, ...this.env, FLOWINIT_BENCH_TAG: this.tag } });
     closeSync(log);
     this.pid = this.child.pid;
     live.add(this);

@@ -6,7 +6,7 @@
  * docs/performance.md.
  *
  *   node bench/run.mjs [--quick] [--only restart,cold,flag,stop,idle,watched,ping,crash,soak,peers]
- *                      [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"]
+ *                      [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"] [--gates]
  *
  * --quick    fewer repetitions and a 5 s idle window (scaled to 20 s)
  * --only     run only these scenarios
@@ -17,6 +17,9 @@
  * --keep     keep the temp folders (manifests, marks, daemon and service logs)
  * --node-flags "FLAGS"  extra flags for every daemon's node, for experiments
  *            (e.g. "--max-semi-space-size=1"); recorded in the JSON
+ * --gates    the idle daemon with four reading gates (temperature, battery with
+ *            or_charging, disk of another path, file_exists) that every service
+ *            waits for, on a fake /sys (FLOWINIT_DEVICE_ROOT); recorded in the JSON
  *
  * Never part of `npm test`: no file here matches vitest's *.test.* / *.spec.*.
  */
@@ -57,10 +60,11 @@ import { formatSummary, summarizeProfiles } from "./profile.mjs";
 const SCENARIOS = ["restart", "cold", "flag", "stop", "idle", "watched", "ping", "crash", "soak", "peers"];
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: SCENARIOS, out: join(ROOT, "bench/results.json"), profile: null, keep: false, nodeFlags: [] };
+  const opts = { quick: false, only: SCENARIOS, out: join(ROOT, "bench/results.json"), profile: null, keep: false, nodeFlags: [], gates: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") opts.quick = true;
+    else if (a === "--gates") opts.gates = true;
     else if (a === "--keep") opts.keep = true;
     else if (a === "--out") opts.out = resolve(argv[++i]);
     else if (a === "--node-flags") opts.nodeFlags = argv[++i].split(/\s+/).filter(Boolean);
@@ -70,7 +74,7 @@ function parseArgs(argv) {
     } else if (a === "--profile") {
       opts.profile = argv[i + 1] && !argv[i + 1].startsWith("--") ? resolve(argv[++i]) : join(tmpdir(), "flowinit-bench-profiles");
     } else if (a === "--help" || a === "-h") {
-      console.log(`node bench/run.mjs [--quick] [--only ${SCENARIOS.join(",")}] [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"]`);
+      console.log(`node bench/run.mjs [--quick] [--only ${SCENARIOS.join(",")}] [--out FILE] [--profile [DIR]] [--keep] [--node-flags "FLAGS"] [--gates]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -628,6 +632,34 @@ async function idleNodePss(code) {
 }
 
 /**
+ * `--gates`: four reading gates, all open, on a fake /sys with a thermal zone
+ * and a battery, so that each tick reads what they need; every service waits
+ * for all four.
+ */
+function idleGates() {
+  const device = mkdtempSync(join(root, "device-"));
+  const files = {
+    "sys/class/thermal/thermal_zone0/type": "cpu-0\n",
+    "sys/class/thermal/thermal_zone0/temp": "38000\n",
+    "sys/class/power_supply/battery/type": "Battery\n",
+    "sys/class/power_supply/battery/capacity": "80\n",
+    "sys/class/power_supply/battery/status": "Discharging\n",
+    present: "",
+  };
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(device, path, ".."), { recursive: true });
+    writeFileSync(join(device, path), text);
+  }
+  const gates = {
+    cool: { temperature_max_c: 45, clear_below_c: 42 },
+    power: { battery_min_percent: 20, or_charging: true },
+    space: { disk_free_min_percent: 1, path: device },
+    ready: { file_exists: join(device, "present") },
+  };
+  return { env: { FLOWINIT_DEVICE_ROOT: device }, settings: { gates }, fields: { when: Object.keys(gates) } };
+}
+
+/**
  * Idle with 20 watched services at the default interval (issue 14): ten kick
  * their watchdog with WATCHDOG=1 on the notify descriptor, ten with
  * openpilot's wd_<pid> file, each once a second, as common/watchdog.py does;
@@ -671,7 +703,12 @@ async function benchWatched() {
 
 async function benchIdleAndPing(doIdle, doPing) {
   const windowS = opts.quick ? 5 : 20;
-  const d = new Daemon(root, (marks) => manyServices(marks, 100, { nowait: true }), daemonOpts("idle"));
+  const gated = opts.gates ? idleGates() : null;
+  const d = new Daemon(
+    root,
+    (marks) => ({ ...(gated ? { settings: gated.settings } : {}), ...manyServices(marks, 100, gated ? gated.fields : { nowait: true }) }),
+    daemonOpts("idle", gated ? { env: gated.env } : {}),
+  );
   const marks = d.watchMarks();
   d.start();
   try {
@@ -987,14 +1024,14 @@ async function main() {
   printTable();
   for (const a of abnormal) console.log(`  daemon ${a.label} ${a.when}: code ${a.code}, signal ${a.signal}: ${a.error}`);
   console.log(
-    `\n${info.nproc} x ${info.cpu}; node ${info.node}; linux ${info.kernel}; commit ${info.commit}${info.dirty ? " (src modified)" : ""}${opts.quick ? "; --quick" : ""}${opts.profile ? "; under --cpu-prof (timings perturbed)" : ""}${opts.nodeFlags.length ? `; daemon node flags: ${opts.nodeFlags.join(" ")}` : ""}`,
+    `\n${info.nproc} x ${info.cpu}; node ${info.node}; linux ${info.kernel}; commit ${info.commit}${info.dirty ? " (src modified)" : ""}${opts.quick ? "; --quick" : ""}${opts.profile ? "; under --cpu-prof (timings perturbed)" : ""}${opts.nodeFlags.length ? `; daemon node flags: ${opts.nodeFlags.join(" ")}` : ""}${opts.gates ? "; idle with four gates" : ""}`,
   );
   console.log(
     present.length === 0
       ? "runit, s6, supervisord, pm2: none installed, no comparison (the restart floors stand in)"
       : `installed: ${present.map(([k]) => k).join(", ")} (runit, s6 and supervisord are compared: restart, cold start, stop)`,
   );
-  const out = { date: new Date().toISOString(), machine: info, options: { quick: opts.quick, only: opts.only, profile: opts.profile !== null, node_flags: opts.nodeFlags }, clock_check: clock, supervisors, table: rows, results };
+  const out = { date: new Date().toISOString(), machine: info, options: { quick: opts.quick, only: opts.only, profile: opts.profile !== null, node_flags: opts.nodeFlags, gates: opts.gates }, clock_check: clock, supervisors, table: rows, results };
   writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`results: ${opts.out}`);
 }

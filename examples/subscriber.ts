@@ -18,8 +18,10 @@ process.on("SIGINT", () => ac.abort());
 const control = new Client();
 for await (const m of subscribe(defaultEndpoint("status"), { topics: ["event"], control, signal: ac.signal })) {
   if (m.topic === "event") {
-    const { service, from, to, reason } = m.data;
-    console.log(`${service}: ${from} -> ${to} (${reason})`);
+    const { from, to, reason } = m.data;
+    // A gate's flip is an event of no service.
+    const who = m.data.service === null ? `gate ${m.data.gate}` : m.data.service;
+    console.log(`${who}: ${from} -> ${to} (${reason})`);
   } else if (m.topic === "status") {
     console.log(`subscriber: ${m.missed ? `missed ${m.missed} messages; ` : ""}now ${states(m.data)}`);
   }

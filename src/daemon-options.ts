@@ -35,16 +35,29 @@ export interface DaemonOptions {
   host?: Host;
   /** Wall time for what people read, monotonic time for durations; default the system clock. */
   clock?: Clock;
+  /**
+   * Where the device's /proc and /sys are read from (vitals and gates): a
+   * fake tree for tests. Default env `FLOWINIT_DEVICE_ROOT`, else `/`.
+   */
+  deviceRoot?: string;
 }
 
 /** What `flowinit run` settles on: each option from the first source that sets it. */
 export interface Resolved {
   manifest: Manifest;
-  endpoints: { control: string[]; status: string[] };
+  /** `flagPull`: settings.flag_pull, set in the manifest only. */
+  endpoints: Endpoints;
   platform: Platform;
   logDir: string;
   /** UIDs allowed on the ipc control socket; null: every local peer. */
   allowUids: number[] | null;
+  deviceRoot: string;
+}
+
+export interface Endpoints {
+  control: string[];
+  status: string[];
+  flagPull: string[];
 }
 
 /**
@@ -60,10 +73,12 @@ export function resolveOptions(opts: DaemonOptions, manifest: Manifest, host: Ho
     endpoints: {
       control: resolveEndpoints("control", { flags: opts.control, manifest: settings.control }, host),
       status: resolveEndpoints("status", { flags: opts.status, manifest: settings.status }, host),
+      flagPull: settings.flagPull ?? [],
     },
     platform: opts.platform ?? detectPlatform(host),
     logDir: opts.logDir ?? settings.logDir ?? defaultLogDir(manifest, host),
     allowUids: allowUids === null ? null : [...new Set([process.getuid?.() ?? 0, ...allowUids])],
+    deviceRoot: opts.deviceRoot ?? (host.env.FLOWINIT_DEVICE_ROOT || "/"),
   };
 }
 
@@ -84,8 +99,8 @@ export interface Curve {
  * setting is never silently dropped. The ZAP handler starts before any bind,
  * since a client refused for want of one does not try again.
  */
-export async function setUpCurve(m: Manifest, eps: { control: string[]; status: string[] }, log: Logger): Promise<Curve | null> {
-  const tcp = [...eps.control, ...eps.status].find(isTcp);
+export async function setUpCurve(m: Manifest, eps: Endpoints, log: Logger): Promise<Curve | null> {
+  const tcp = [...eps.control, ...eps.status, ...eps.flagPull].find(isTcp);
   if (tcp === undefined) return null;
   const curve = m.settings.curve;
   if (curve === null) {
@@ -93,7 +108,7 @@ export async function setUpCurve(m: Manifest, eps: { control: string[]; status: 
     throw new UserError(`${tcp}: a tcp endpoint needs settings.curve (see flowinit keys), or settings.insecure_tcp: true`, EXIT.usage);
   }
   const keys = await readKeyPair(curve.secretKeyFile);
-  const authorized = eps.control.some(isTcp) ? await readAuthorizedKeys(curve.authorizedKeysFile) : new Set<string>();
+  const authorized = [...eps.control, ...eps.flagPull].some(isTcp) ? await readAuthorizedKeys(curve.authorizedKeysFile) : new Set<string>();
   return { keys, zap: await startZapHandler({ authorized, log }) };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The daemon: wiring only. It binds the sockets, turns OS signals into
- * operations, runs the status tick, and carries out what the lifecycle
+ * operations, runs the status tick (which also decides the reading gates),
+ * and carries out what the lifecycle
  * (supervisor/lifecycle.ts, the one place that decides how operations
  * overlap) tells it, one operation that changes services at a time.
  * Requests are answered in requests.ts; services are owned by the
@@ -14,12 +15,13 @@ import { createLogger } from "./log.js";
 import { BIN_PATH, VERSION } from "./package.js";
 import { loadManifest } from "./manifest/index.js";
 import { DEFAULT_STOP } from "./manifest/schema.js";
-import type { Manifest, Platform, ServiceSpec, Settings } from "./manifest/spec.js";
+import { FLAG_GATE, type Manifest, type Platform, type ServiceSpec, type Settings } from "./manifest/spec.js";
 import { curveServerOptions, readAuthorizedKeys } from "./bus/auth.js";
 import { ControlServer } from "./bus/control.js";
+import { FlagPull } from "./bus/flag-pull.js";
 import { StatusPublisher } from "./bus/status.js";
 import type { DaemonInfo, ServiceEntry } from "./bus/protocol.js";
-import { eventBody, serviceEntry, snapshotBody } from "./bus/snapshot.js";
+import { eventBody, gateEventBody, gatesBody, serviceEntry, snapshotBody } from "./bus/snapshot.js";
 import { sendRaw } from "./client/client.js";
 import { currentHost, runtimeDir, shellFor, type Host } from "./platform/platform.js";
 import { isTcp } from "./platform/endpoints.js";
@@ -27,16 +29,18 @@ import { bootId } from "./platform/boot.js";
 import { sameProcess, startTime } from "./platform/process.js";
 import { recovery, stopLeftovers, StateFile, type DaemonFacts, type Recovery } from "./runner/recover.js";
 import { openServiceLog, serviceLogPath, type ServiceLog } from "./runner/output.js";
-import { DeviceSampler } from "./stats/device.js";
+import { DeviceSampler, type Probes } from "./stats/device.js";
 import { ProcessSampler, type GroupVitals } from "./stats/proc.js";
-import { Supervisor, type ChangeNotice } from "./supervisor/supervisor.js";
+import { Supervisor, type ChangeNotice, type GateNotice } from "./supervisor/supervisor.js";
 import { ExternalApp } from "./supervisor/external.js";
-import { INITIAL_LIFE, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
+import { decideGate, flipReason, probesFor, type GateView, type ReadingGate, type Readings } from "./supervisor/gates.js";
+import { INITIAL_LIFE, isFlip, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op } from "./supervisor/lifecycle.js";
+import { WakeLock } from "./platform/wake-lock.js";
 import { handleRequest, type Outcome } from "./requests.js";
 import { DriverView } from "./driver-view.js";
 import { historyPath } from "./stats/history.js";
 import { shQuote } from "./platform/service-files.js";
-import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Resolved } from "./daemon-options.js";
+import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Endpoints, type Resolved } from "./daemon-options.js";
 
 /** Runs the daemon until shutdown; resolves with the exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -69,8 +73,19 @@ class Daemon {
   private readonly supervisor: Supervisor;
   private readonly status: StatusPublisher;
   private readonly control: ControlServer;
+  private readonly flagPull: FlagPull;
   private readonly procs = new ProcessSampler();
-  private readonly device = new DeviceSampler();
+  private readonly device: DeviceSampler;
+  /** The manifest's gates that the device's readings decide, and what the sampler reads for them. */
+  private readingGates: ReadingGate[] = [];
+  private probes: Probes = probesFor([]);
+  /**
+   * Whether each reading gate was open at its last decision: what the next
+   * tick's hysteresis starts from. It may run ahead of the supervisor's
+   * state while the flip waits behind a reload.
+   */
+  private observed = new Map<string, boolean>();
+  private readonly wakeLock: WakeLock | null;
   /** Process vitals of the last tick, by process group; change-driven snapshots reuse them. */
   private vitals = new Map<number, GroupVitals>();
   /** The Android app named by the last green flag with a pid. */
@@ -80,7 +95,7 @@ class Daemon {
   /** The facts last written to the state file, as JSON. */
   private savedFacts = "";
   private manifest: Manifest;
-  private readonly endpoints: { control: string[]; status: string[] };
+  private readonly endpoints: Endpoints;
   private readonly platform: Platform;
   private readonly logDir: string;
   /** The services' process groups and what the daemon was told, for the next daemon should this one be killed. */
@@ -117,6 +132,10 @@ class Daemon {
       publish: (topic, body) => this.status.publish(topic, body),
     });
     this.control = new ControlServer((req, style) => handleRequest(req, style, this), log, curve && curveServerOptions(curve.keys, "control"));
+    // The words go the control socket's way, in plain style; their ACK has no one to go to.
+    this.flagPull = new FlagPull((word) => void handleRequest(word, "plain", this), log, curve && curveServerOptions(curve.keys, "flag_pull"));
+    this.device = new DeviceSampler({ root: r.deviceRoot });
+    this.wakeLock = this.manifest.settings.wakeLock === "while_flag" ? new WakeLock(host.env, log) : null;
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -143,13 +162,20 @@ class Daemon {
   }
 
   private async bind(allowUids: number[] | null): Promise<void> {
-    if (allowUids !== null) this.control.allowUids(allowUids);
+    const closeAll = () => {
+      this.control.close();
+      this.status.close();
+      this.flagPull.close();
+    };
+    if (allowUids !== null) {
+      this.control.allowUids(allowUids);
+      this.flagPull.allowUids(allowUids);
+    }
     for (const ep of this.endpoints.control) {
       try {
         await this.control.bind([ep]);
       } catch (e) {
-        this.control.close();
-        this.status.close();
+        closeAll();
         if ((e as { code?: string }).code !== "EADDRINUSE") throw new UserError(`cannot bind ${ep}: ${(e as Error).message}`);
         const pid = await ownerPid(ep);
         throw new UserError(`another daemon${pid ? ` (pid ${pid})` : ""} already owns ${ep}`);
@@ -158,9 +184,17 @@ class Daemon {
     try {
       await this.status.bind(this.endpoints.status);
     } catch (e) {
-      this.control.close();
-      this.status.close();
+      closeAll();
       throw new UserError(`cannot bind status endpoint: ${(e as Error).message}`);
+    }
+    for (const ep of this.endpoints.flagPull) {
+      try {
+        await this.flagPull.bind([ep]);
+      } catch (e) {
+        closeAll();
+        // The original FlowInit, still running, holds FlowPilot's address.
+        throw new UserError(`cannot bind flag_pull ${ep}: ${(e as Error).message}${(e as { code?: string }).code === "EADDRINUSE" ? " (another program, the original FlowInit perhaps, holds it)" : ""}`);
+      }
     }
   }
 
@@ -168,24 +202,28 @@ class Daemon {
   private begin(allowUids: number[] | null, noWait: boolean, recovered: Recovery | null): void {
     const { log } = this;
     log.info(
-      { control: this.endpoints.control, status: this.endpoints.status, platform: this.platform, logDir: this.logDir },
+      { control: this.endpoints.control, status: this.endpoints.status, flagPull: this.endpoints.flagPull, platform: this.platform, logDir: this.logDir },
       `flowinit ${VERSION} on ${this.platform}`,
     );
     if (allowUids === null) log.warn("no allow_uids: every local peer may use the control socket");
     else log.info({ uids: allowUids }, "control socket restricted to these UIDs");
     if (this.curve) log.info({ publicKey: this.curve.keys.publicKey }, "tcp endpoints use CURVE; clients need this server key");
-    for (const ep of [...this.endpoints.control, ...this.endpoints.status]) {
+    for (const ep of [...this.endpoints.control, ...this.endpoints.status, ...this.endpoints.flagPull]) {
       if (isTcp(ep) && !this.curve) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
     this.supervisor.on("change", (n) => this.onChange(n));
+    this.supervisor.on("gate", (n) => this.onGate(n));
     this.supervisor.on("spawned", (g) => this.state.spawned({ ...g, startTime: startTime(g.pid) }));
     void this.control.serve();
+    void this.flagPull.serve();
+    this.defineGates();
     this.startTick();
 
+    // The flag first: what waits for it to be down must not start, only to be stopped.
     if (recovered) this.takeOver(recovered);
+    if (noWait) void this.submit({ type: "green_flag", reason: "--no-wait" });
     this.saveFacts();
     this.supervisor.begin();
-    if (noWait) void this.submit({ type: "green_flag", reason: "--no-wait" });
     this.status.queueSnapshot();
 
     const shutdown = (signal: string) => void this.submit({ type: "shutdown", reason: signal });
@@ -248,6 +286,7 @@ class Daemon {
       this.status.queueSnapshot();
       this.saveFacts();
     }
+    if (was.flag !== this.life.flag) this.wakeLock?.set(this.life.flag);
     for (const effect of step.effects) {
       switch (effect.type) {
         case "run":
@@ -255,7 +294,7 @@ class Daemon {
             // A bug: say so, answer, and let what waits behind it run.
             this.log.error({ err: e, op: effect.op.type }, "operation failed");
             settle({ ok: false, code: "internal", message: `${effect.op.type} failed: ${(e as Error).message}` });
-            if (effect.op.type === "reload" || effect.op.type === "stop_flag") this.feed({ type: "done" });
+            if (effect.op.type === "reload" || isFlip(effect.op)) this.feed({ type: "done" });
           });
           break;
         case "queue":
@@ -291,16 +330,11 @@ class Daemon {
         // and two entries of one name in a snapshot would be ambiguous.
         if (op.app && this.supervisor.get(op.app.name)) this.log.warn(`green flag: ${op.app.name} is now a service; the app is not listed`);
         else if (op.app) this.trackApp(op.app.pid, op.app.name);
-        this.supervisor.setFlag(true, op.reason, true);
-        return settle(OK);
+        return this.flip(FLAG_GATE, true, op.reason, settle);
       case "stop_flag":
-        this.supervisor.setFlag(false, "stop flag");
-        await this.supervisor.stopGated("stop flag");
-        // A snapshot shows them stopped (CONTRACT.md section 3) before they wait for the flag again.
-        await new Promise((r) => setImmediate(r));
-        if (!this.aborted) this.supervisor.rearmGated("waiting for the green flag");
-        settle(OK);
-        return this.feed({ type: "done" });
+        return this.flip(FLAG_GATE, false, "stop flag", settle);
+      case "gate":
+        return this.flip(op.name, op.open, op.reason, settle);
       case "reload":
         settle(await this.reload());
         return this.feed({ type: "done" });
@@ -310,6 +344,76 @@ class Daemon {
         return settle(OK);
       case "shutdown":
         return this.shutdown(op.reason);
+    }
+  }
+
+  /**
+   * A flip (lifecycle.ts): opens or closes a gate, then stops, dependents
+   * first, what it no longer lets run, and puts those to wait again once
+   * down. A green flag is answered as soon as its gate is set (the Android
+   * side wants its ACK at once, and a hundred spawns start on the next turn);
+   * anything else once its stops are done. The flag's own services keep the
+   * words they always had: `stop flag`, `waiting for the green flag`;
+   * everything else hears the gate and its reading (`gate cool closed: 46.1 C > 45`).
+   */
+  private async flip(gate: string, open: boolean, reason: string, settle: (o: Outcome) => void): Promise<void> {
+    const raise = gate === FLAG_GATE && open;
+    const stopFlag = gate === FLAG_GATE && !open;
+    const why = flipReason(gate, open, reason);
+    const { down } = this.supervisor.setGate(gate, open, reason, raise ? reason : why, raise);
+    if (raise) settle(OK);
+    if (down.length > 0) {
+      await this.supervisor.stopServices(down, stopFlag ? "stop flag" : why);
+      // A snapshot shows them stopped (CONTRACT.md section 3) before they wait again.
+      await new Promise((r) => setImmediate(r));
+      if (!this.aborted) this.supervisor.rearm(down, stopFlag ? "waiting for the green flag" : why);
+    }
+    if (!raise) settle(OK);
+    this.feed({ type: "done" });
+  }
+
+  /** A gate's flip on the status topic and in the log. */
+  private onGate({ name, view }: GateNotice): void {
+    this.log.info(`gate ${name} ${view.open ? "open" : "closed"}: ${view.reason}`);
+    this.status.publish("event", gateEventBody(name, view));
+    this.status.queueSnapshot();
+  }
+
+  /**
+   * The manifest's gates into the supervisor, at start and after a reload,
+   * decided on a fresh reading of the device; those already known keep
+   * their state, and each new one is logged with what it reads.
+   */
+  private defineGates(): void {
+    const gates = this.manifest.settings.gates;
+    this.readingGates = gates.filter((g): g is ReadingGate => g.kind !== "external");
+    this.probes = probesFor(gates);
+    const readings = this.device.sample(this.logDir, this.probes);
+    const known = this.supervisor.gateViews();
+    const added = gates.filter((g) => !known.has(g.name));
+    this.supervisor.defineGates(
+      gates.map((g) => g.name),
+      (name) => {
+        const g = gates.find((x) => x.name === name)!;
+        return g.kind === "external" ? { open: false, reason: "not opened yet" } : decideGate(g, readings, null);
+      },
+    );
+    for (const g of added) {
+      const view = known.get(g.name)!;
+      this.log.info(`gate ${g.name} ${view.open ? "open" : "closed"} at start: ${view.reason}`);
+    }
+    // A flip still queued (behind this reload) has been decided already: what was observed stands.
+    this.observed = new Map(this.readingGates.map((g) => [g.name, this.observed.get(g.name) ?? known.get(g.name)!.open]));
+  }
+
+  /** Each reading gate on this tick's readings: a flip becomes an operation, as a flag would. */
+  private decideGates(readings: Readings): void {
+    for (const g of this.readingGates) {
+      const was = this.observed.get(g.name) ?? null;
+      const d = decideGate(g, readings, was);
+      if (d.open === was) continue;
+      this.observed.set(g.name, d.open);
+      void this.submit({ type: "gate", name: g.name, open: d.open, reason: d.reason });
     }
   }
 
@@ -328,6 +432,8 @@ class Daemon {
     if (taken !== null) return { ok: false, code: "invalid_manifest", message: formatDiagnostic(taken), diagnostics: [taken] };
     const oldSettings = this.manifest.settings;
     this.manifest = loaded.value;
+    // Before the services: those added or changed start if their gates are open.
+    this.defineGates();
     const { diff, done } = this.supervisor.apply(this.here(loaded.value), "reload", () => this.aborted);
     await done;
     if (this.aborted) return REFUSED_SHUTTING_DOWN;
@@ -360,7 +466,7 @@ class Daemon {
    */
   private async reloadAuthorizedKeys(): Promise<string[]> {
     const file = this.manifest.settings.curve?.authorizedKeysFile;
-    if (!this.curve || file === undefined || !this.endpoints.control.some(isTcp)) return [];
+    if (!this.curve || file === undefined || ![...this.endpoints.control, ...this.endpoints.flagPull].some(isTcp)) return [];
     try {
       this.curve.zap.authorized = await readAuthorizedKeys(file);
       return [];
@@ -375,7 +481,7 @@ class Daemon {
   private applySettings(old: Settings): void {
     const now = this.manifest.settings;
     if (now.intervalMs !== old.intervalMs) this.startTick();
-    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp", "notify"] as const) {
+    for (const key of ["control", "status", "logDir", "allowUids", "curve", "insecureTcp", "flagPull", "wakeLock", "notify"] as const) {
       if (JSON.stringify(now[key]) !== JSON.stringify(old[key])) this.log.warn(`settings: ${key} changed; it takes effect when the daemon restarts`);
     }
   }
@@ -390,10 +496,12 @@ class Daemon {
     if (this.tick) clearInterval(this.tick);
     this.procs.close();
     await this.supervisor.closeLogs();
+    await this.wakeLock?.release();
     this.status.publish("status", this.statusMessage());
     // Let the reply to a `shutdown` request and the last snapshot leave before the sockets close.
     await new Promise((r) => setImmediate(r));
     this.control.close();
+    this.flagPull.close();
     this.status.close();
     await this.curve?.zap.close();
     await this.state.clear();
@@ -429,7 +537,8 @@ class Daemon {
 
   /**
    * The status tick: vitals read in one pass of /proc for every service, the
-   * snapshot, the device topic, and whether the app still lives.
+   * snapshot, the device topic, the reading gates (from the device's same
+   * pass), and whether the app still lives.
    */
   private onTick(): void {
     const app = this.app;
@@ -447,7 +556,9 @@ class Daemon {
     this.vitals = this.procs.sample(groups, this.clock.mono());
     this.status.publish("status", this.statusMessage());
     this.driver.persist();
-    this.status.publish("device", this.device.sample(this.logDir));
+    const readings = this.device.sample(this.logDir, this.probes);
+    this.status.publish("device", readings.vitals);
+    this.decideGates(readings);
   }
 
   private startTick(): void {
@@ -473,10 +584,28 @@ class Daemon {
       flag,
       started_at: this.startedAt,
       recovered_from: this.recoveredFrom,
+      gates: gatesBody(this.supervisor.gateViews()),
       health: this.driver.health(),
     };
     const services = [...this.supervisor.views()].map((view) => ({ view, pid: this.supervisor.pidOf(view) }));
     return snapshotBody(daemon, services, this.vitals, this.app?.entry() ?? null, this.clock.mono());
+  }
+
+  /** A gate's state; undefined for a name the manifest does not have. */
+  gate(name: string): GateView | undefined {
+    return this.supervisor.gateViews().get(name);
+  }
+
+  /** Why a `gate` request cannot set `name`; null when it can (an external gate). */
+  gateProblem(name: string): { code: "unknown_gate" | "bad_request"; message: string } | null {
+    if (name === FLAG_GATE) return { code: "bad_request", message: "flag is the green flag's gate: send green_flag or stop_flag" };
+    const spec = this.manifest.settings.gates.find((g) => g.name === name);
+    if (spec === undefined) {
+      const external = this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name);
+      return { code: "unknown_gate", message: `no gate named ${name}${external.length > 0 ? `; external gates: ${external.join(", ")}` : ""}` };
+    }
+    if (spec.kind !== "external") return { code: "bad_request", message: `${name} is not external: its readings open and close it` };
+    return null;
   }
 
   /** The body of a `status` message on the topic: a flip of the health it shows goes out just before it. */

@@ -7,7 +7,7 @@ export const EXIT = {
 } as const;
 
 /** Error codes of the control protocol (CONTRACT.md section 2). */
-export type ErrorCode = "bad_request" | "unknown_service" | "forbidden" | "invalid_manifest" | "internal";
+export type ErrorCode = "bad_request" | "unknown_service" | "unknown_gate" | "forbidden" | "invalid_manifest" | "internal";
 
 /** A problem with user input, located in a file when it comes from one. */
 export interface Diagnostic {

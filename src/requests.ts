@@ -8,6 +8,7 @@
  */
 import type { Diagnostic, ErrorCode } from "./errors.js";
 import { errorReply, okReply, plainReply, type HistoryEntry, type ReloadReply, type Request, type ServiceEntry, type Style } from "./bus/protocol.js";
+import type { GateView } from "./supervisor/gates.js";
 import type { Op } from "./supervisor/lifecycle.js";
 
 /** How an operation ended. */
@@ -25,6 +26,10 @@ export interface RequestContext {
   /** Why `name` is not a service a request can act on. */
   unknownService(name: string): string;
   logPath(name: string): string | null;
+  /** A gate's state; undefined for a name the manifest does not have. */
+  gate(name: string): GateView | undefined;
+  /** Why a `gate` request cannot set `name`; null when it can. */
+  gateProblem(name: string): { code: ErrorCode; message: string } | null;
   /** A supervised service's last exits, newest first; undefined for any other name. */
   history(name: string): HistoryEntry[] | undefined;
 }
@@ -62,6 +67,15 @@ export async function handleRequest(req: Request, style: Style, d: RequestContex
       if (style === "plain") return reply();
       const o = await outcome;
       return o.ok ? reply() : failed(o);
+    }
+    case "gate": {
+      const problem = d.gateProblem(req.name);
+      if (problem !== null) return errorReply(problem.code, problem.message);
+      const o = await d.submit({ type: "gate", name: req.name, open: req.open, reason: req.reason ?? `gate request (${req.open ? "open" : "close"})` });
+      // Answered once its stops are done; a reload that ran first may have taken the gate away.
+      const view = d.gate(req.name);
+      if (!o.ok) return failed(o);
+      return view === undefined ? errorReply("unknown_gate", `no gate named ${req.name}`) : reply({ gate: view });
     }
     case "reload": {
       const o = await d.submit({ type: "reload" });

@@ -103,6 +103,34 @@ services:
     expect(existsSync(hookLog("clean"))).toBe(false);
   });
 
+  it("does not miss a critical service whose own gate closed, nor one that waits for the flag to be down", async () => {
+    const h = harness(`
+settings:
+  gates:
+    cool: { temperature_max_c: 45, clear_below_c: 42 }
+services:
+  modeld: { command: exec sleep 1000, critical: true, when: [cool] }
+  uploader: { command: exec sleep 1000, critical: true, when: ["!flag"] }
+`);
+    h.sup.defineGates(["cool"], () => ({ open: true, reason: "40 C <= 45" }));
+    h.sup.begin();
+    await h.reached("modeld", "running");
+    await h.reached("uploader", "running");
+    expect(h.view.health()).toEqual({ ok: true, down: [] });
+    const down = [
+      ...h.sup.setGate("cool", false, "46.1 C > 45", "gate cool closed: 46.1 C > 45").down,
+      ...h.sup.setGate("flag", true, "green flag", "gate flag open: green flag").down,
+    ];
+    expect(down).toEqual(["modeld", "uploader"]);
+    await h.sup.stopServices(down, "gates closed");
+    h.sup.rearm(down, "gates closed");
+    // Both down, and neither should run: the stack is whole.
+    expect(h.view.health()).toEqual({ ok: true, down: [] });
+    h.sup.setGate("cool", true, "41 C < 42", "gate cool open: 41 C < 42");
+    await h.reached("modeld", "running", 2);
+    expect(h.view.health()).toEqual({ ok: true, down: [] });
+  });
+
   it("counts a critical service while its gate is open and the daemon is not stopping; publishes each flip once", async () => {
     const h = harness(`
 services:
@@ -112,7 +140,7 @@ services:
     h.sup.begin();
     await h.reached("logger", "running");
     expect(h.view.health()).toEqual({ ok: true, down: [] });
-    h.sup.setFlag(true, "green flag");
+    h.sup.setGate("flag", true, "green flag", "green flag");
     expect(h.view.health()).toEqual({ ok: false, down: ["modeld"] });
     h.view.observe(h.view.health());
     h.view.observe(h.view.health());

@@ -26,6 +26,7 @@ import { mkdir, open, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import * as zmq from "zeromq";
+import { systemClock } from "../clock.js";
 import { EXIT, formatDiagnostic, UserError } from "../errors.js";
 import { received } from "./receive.js";
 
@@ -235,8 +236,36 @@ export async function readAuthorizedKeys(file: string): Promise<Set<string>> {
   return keys;
 }
 
+/** At most one log line about peers refused by allow_uids per this many ms. */
+const REFUSAL_LOG_MS = 10_000;
+
+/**
+ * Restricts a socket's ipc:// peers to these UIDs, checked by libzmq from
+ * the kernel's peer credentials (SO_PEERCRED) before any byte of ZMTP: a
+ * refused peer never reaches us. Must come before bind. tcp:// peers are not
+ * affected. For every socket that takes requests: control, flag_pull.
+ */
+export function restrictToUids(socket: zmq.Socket, uids: number[], log: Logger): void {
+  // ZMQ_IPC_FILTER_UID, one UID per call; zeromq.js exposes no named option for it.
+  const ZMQ_IPC_FILTER_UID = 59;
+  const raw = socket as unknown as { setInt32Option(option: number, value: number): void };
+  for (const uid of uids) raw.setInt32Option(ZMQ_IPC_FILTER_UID, uid);
+  // libzmq reports a peer its filter closed as a failed accept (ZMQ_EVENT_ACCEPT_FAILED), without the
+  // UID. Logged at most once per REFUSAL_LOG_MS, with a count, so a peer that keeps trying fills no disk.
+  let refused = 0;
+  let loggedAt = -Infinity;
+  socket.events.on("accept:error", ({ address }) => {
+    refused++;
+    const now = systemClock.mono();
+    if (now - loggedAt < REFUSAL_LOG_MS) return;
+    loggedAt = now;
+    log.warn(`refused ${refused === 1 ? "a connection" : `${refused} connections`} on ${address}: a UID not in allow_uids`);
+    refused = 0;
+  });
+}
+
 /** The ZAP domains of the daemon's CURVE sockets: the ZAP handler's policy is chosen by domain. */
-export const ZAP_DOMAIN = { control: "flowinit.control", status: "flowinit.status" } as const;
+export const ZAP_DOMAIN = { control: "flowinit.control", status: "flowinit.status", flag_pull: "flowinit.flag_pull" } as const;
 export type ZapDomain = keyof typeof ZAP_DOMAIN;
 
 /** Options that make a socket a CURVE server for tcp endpoints; spread them into the socket's constructor. */
@@ -284,6 +313,8 @@ export function zapVerdict(
     case ZAP_DOMAIN.status:
       return { status: 200, text: "OK", userId };
     case ZAP_DOMAIN.control:
+    // A flag changes what runs as a control request does: only authorized keys.
+    case ZAP_DOMAIN.flag_pull:
       return authorized.has(userId) ? { status: 200, text: "OK", userId } : { status: 400, text: "key not authorized", userId };
     default:
       return { status: 400, text: `unknown domain ${request.domain}`, userId };
@@ -294,7 +325,7 @@ export function zapVerdict(
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
 export interface ZapOptions {
-  /** Z85 public keys allowed on the control domain. */
+  /** Z85 public keys allowed on the control and flag_pull domains. */
   authorized: ReadonlySet<string>;
   log: Logger;
 }

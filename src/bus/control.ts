@@ -7,17 +7,13 @@ import * as zmq from "zeromq";
 import type { Logger } from "pino";
 import type { CurveServerOptions } from "./auth.js";
 import { errorReply, parseRequest, type Request, type Style } from "./protocol.js";
-import { received } from "./receive.js";
-import { systemClock } from "../clock.js";
+import { ReceivingPair } from "./sockets.js";
 
 /** Answers one parsed request with the reply frame's text. */
 export type Handler = (request: Request, style: Style) => Promise<string>;
 
 /** Requests are a few hundred bytes; libzmq drops a peer that sends more than this in one message. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
-
-/** Which of the server's sockets an endpoint goes to: CURVE is set per socket, not per endpoint. */
-export const isSecured = (endpoint: string, curve: object | null) => curve !== null && endpoint.startsWith("tcp://");
 
 /**
  * sendTimeout 0: a reply goes at once or not at all (to a peer past its
@@ -27,58 +23,20 @@ export const isSecured = (endpoint: string, curve: object | null) => curve !== n
 const OPTIONS = { linger: 0, sendTimeout: 0, maxMessageSize: MAX_REQUEST_BYTES };
 /** How long replies still queued at close may take to leave. */
 const CLOSE_LINGER_MS = 500;
-/** At most one log line about peers refused by allow_uids per this many ms. */
-const REFUSAL_LOG_MS = 10_000;
 
-export class ControlServer {
-  /** ipc:// endpoints, and tcp:// ones when they run without CURVE (insecure_tcp). */
-  readonly socket = new zmq.Router(OPTIONS);
-  /** tcp:// endpoints under CURVE; only authorized client keys get through its ZAP handler. */
-  private readonly secure: zmq.Router | null;
-
+/** Under CURVE, only authorized client keys get through the ZAP handler. */
+export class ControlServer extends ReceivingPair<zmq.Router> {
   constructor(
     private readonly handle: Handler,
-    private readonly log: Logger,
-    private readonly curve: CurveServerOptions | null = null,
+    log: Logger,
+    curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Router({ ...OPTIONS, ...curve });
-  }
-
-  /**
-   * Restricts ipc:// peers to these UIDs, checked by libzmq from the kernel's
-   * peer credentials (SO_PEERCRED) before any byte of ZMTP: a refused peer
-   * never reaches us. Must come before bind. tcp:// peers are not affected.
-   */
-  allowUids(uids: number[]): void {
-    // ZMQ_IPC_FILTER_UID, one UID per call; zeromq.js exposes no named option for it.
-    const ZMQ_IPC_FILTER_UID = 59;
-    const raw = this.socket as unknown as { setInt32Option(option: number, value: number): void };
-    for (const uid of uids) raw.setInt32Option(ZMQ_IPC_FILTER_UID, uid);
-    // libzmq reports a peer its filter closed as a failed accept (ZMQ_EVENT_ACCEPT_FAILED), without the
-    // UID. Logged at most once per REFUSAL_LOG_MS, with a count, so a peer that keeps trying fills no disk.
-    let refused = 0;
-    let loggedAt = -Infinity;
-    this.socket.events.on("accept:error", ({ address }) => {
-      refused++;
-      const now = systemClock.mono();
-      if (now - loggedAt < REFUSAL_LOG_MS) return;
-      loggedAt = now;
-      this.log.warn(`refused ${refused === 1 ? "a connection" : `${refused} connections`} on ${address}: a UID not in allow_uids`);
-      refused = 0;
-    });
-  }
-
-  async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+    super((o) => new zmq.Router(o), OPTIONS, curve, log, "control");
   }
 
   /** Serves until the sockets close. */
-  async serve(): Promise<void> {
-    await Promise.all([this.socket, this.secure].map((s) => s && this.serveOn(s)));
-  }
-
-  private async serveOn(socket: zmq.Router): Promise<void> {
-    for await (const frames of received(socket, this.log, "control")) void this.answer(socket, frames);
+  serve(): Promise<void> {
+    return this.receive((socket, frames) => void this.answer(socket, frames));
   }
 
   private async answer(socket: zmq.Router, frames: Buffer[]): Promise<void> {
@@ -114,11 +72,8 @@ export class ControlServer {
    * queues (a refused reload answered just before the shutdown): they get a
    * moment to leave, instead of linger 0's drop.
    */
-  close(): void {
-    for (const socket of [this.socket, this.secure]) {
-      if (socket === null) continue;
-      socket.linger = CLOSE_LINGER_MS;
-      socket.close();
-    }
+  override close(): void {
+    for (const socket of this.all) socket.linger = CLOSE_LINGER_MS;
+    super.close();
   }
 }

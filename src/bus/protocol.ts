@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from "../errors.js";
 import type { ManifestDiff } from "../manifest/diff.js";
+import type { GateView } from "../supervisor/gates.js";
 import type { Cause } from "../supervisor/policy.js";
 import type { StateName } from "../supervisor/states.js";
 
@@ -49,6 +50,8 @@ export interface DaemonInfo {
   started_at: number;
   /** The pid of the daemon that died uncleanly before this one, whose flag and stops this one took over; null otherwise. */
   recovered_from?: number | null;
+  /** Every gate by name (CONTRACT.md section 10): the green flag's `flag`, then those of settings.gates. */
+  gates?: Record<string, GateView>;
   health: Health;
 }
 
@@ -73,6 +76,25 @@ export interface EventMessage extends Stamp {
   cause: Cause | null;
   reason: string;
 }
+
+/** A gate that opened or closed (CONTRACT.md section 10): an event of no service. */
+export interface GateEventMessage extends Stamp {
+  service: null;
+  gate: string;
+  open: boolean;
+  from: GateState;
+  to: GateState;
+  pid: null;
+  exit_code: null;
+  signal: null;
+  cause: null;
+  reason: string;
+}
+
+export type GateState = "open" | "closed";
+
+/** What the `event` topic carries: a service's change, or a gate's flip. */
+export type AnyEvent = EventMessage | GateEventMessage;
 
 /** The `health` topic: published each time `daemon.health.ok` flips. */
 export interface HealthMessage extends Stamp, Health {
@@ -109,6 +131,7 @@ export type Request =
   | { cmd: "status" }
   | { cmd: "start" | "stop" | "restart" | "logs" | "history"; service: string }
   | { cmd: "green_flag" | "stop_flag"; pid?: number; name?: string }
+  | { cmd: "gate"; name: string; open: boolean; reason?: string }
   | { cmd: "reload" }
   | { cmd: "shutdown" };
 
@@ -125,6 +148,9 @@ const PLAIN: Record<string, Request> = {
   stop_flag: { cmd: "stop_flag" },
   ping: { cmd: "ping" },
 };
+
+/** A gate request's own reason, shown in the gate's event and the snapshot: a line, not a document. */
+export const MAX_GATE_REASON = 200;
 
 /** Requests are flat objects; this leaves room for nested fields while bounding the cost of a hostile frame. */
 export const MAX_REQUEST_DEPTH = 8;
@@ -218,6 +244,16 @@ function checkJson(v: unknown): Request | string {
     if (o.name !== undefined) {
       if (typeof o.name !== "string" || o.name === "") return `${cmd}: name: expected a non-empty string`;
       req.name = o.name;
+    }
+    return req;
+  }
+  if (cmd === "gate") {
+    if (typeof o.name !== "string" || o.name === "") return "gate: name: expected a gate name";
+    if (typeof o.open !== "boolean") return "gate: open: expected true or false";
+    const req: Request = { cmd, name: o.name, open: o.open };
+    if (o.reason !== undefined) {
+      if (typeof o.reason !== "string" || o.reason === "" || o.reason.length > MAX_GATE_REASON) return `gate: reason: expected a string of 1 to ${MAX_GATE_REASON} characters`;
+      req.reason = o.reason;
     }
     return req;
   }

@@ -8,6 +8,7 @@ import type { Exit } from "../runner/exit.js";
 import type { Cause } from "../supervisor/policy.js";
 import type { ServiceView } from "../supervisor/supervisor.js";
 import type { GroupVitals } from "../stats/proc.js";
+import type { GateView } from "../supervisor/gates.js";
 import type { DaemonInfo, ServiceEntry } from "./protocol.js";
 
 /** One service as a snapshot lists it; `mono`: the monotonic clock's reading now (clock.ts), which uptimes are measured on. */
@@ -66,4 +67,27 @@ export function eventBody(service: string, change: Change, pid: number | null, e
     cause,
     reason: change.reason,
   };
+}
+
+/** The `event` message's body for a gate that opened or closed: no service, the gate's name and state. */
+export function gateEventBody(gate: string, view: Readonly<GateView>) {
+  return {
+    service: null,
+    gate,
+    open: view.open,
+    from: view.open ? "closed" : "open",
+    to: view.open ? "open" : "closed",
+    pid: null,
+    exit_code: null,
+    signal: null,
+    cause: null,
+    reason: view.reason,
+  } as const;
+}
+
+/** `daemon.gates` of a snapshot. */
+export function gatesBody(views: ReadonlyMap<string, Readonly<GateView>>): Record<string, GateView> {
+  const out: Record<string, GateView> = {};
+  for (const [name, v] of views) out[name] = { open: v.open, reason: v.reason, since: v.since };
+  return out;
 }

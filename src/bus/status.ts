@@ -6,7 +6,7 @@
 import * as zmq from "zeromq";
 import type { Logger } from "pino";
 import type { CurveServerOptions } from "./auth.js";
-import { isSecured } from "./control.js";
+import { SocketPair } from "./sockets.js";
 import type { Topic } from "./protocol.js";
 
 /** Messages queued for one subscriber before PUB drops. */
@@ -21,27 +21,25 @@ const OPTIONS = { sendHighWaterMark: SEND_HWM, sendTimeout: 0, linger: 0 };
 export class StatusPublisher {
   seq = 0;
   private snapshotQueued = false;
-  private readonly socket = new zmq.Publisher(OPTIONS);
-  /** tcp:// endpoints under CURVE: any client that knows the daemon's public key may subscribe. */
-  private readonly secure: zmq.Publisher | null;
+  /** Under CURVE, any client that knows the daemon's public key may subscribe. */
+  private readonly sockets: SocketPair<zmq.Publisher>;
 
   constructor(
     private readonly snapshot: () => object,
     private readonly log: Logger,
-    private readonly curve: CurveServerOptions | null = null,
+    curve: CurveServerOptions | null = null,
   ) {
-    this.secure = curve && new zmq.Publisher({ ...OPTIONS, ...curve });
+    this.sockets = new SocketPair((o) => new zmq.Publisher(o), OPTIONS, curve);
   }
 
-  async bind(endpoints: string[]): Promise<void> {
-    for (const ep of endpoints) await (isSecured(ep, this.curve) ? this.secure! : this.socket).bind(ep);
+  bind(endpoints: string[]): Promise<void> {
+    return this.sockets.bind(endpoints);
   }
 
   /** Stamps one message and sends it on every socket, under one `seq`. */
   publish(topic: Topic, body: object): void {
     const msg = JSON.stringify({ seq: ++this.seq, time: Date.now(), ...body });
-    for (const socket of [this.socket, this.secure]) {
-      if (socket === null) continue;
+    for (const socket of this.sockets.all) {
       // A status message that cannot go now is dropped, never waited for: subscribers see the seq gap.
       try {
         socket.send([topic, msg]).catch((e: unknown) => this.log.debug({ err: e }, "status send failed"));
@@ -62,7 +60,6 @@ export class StatusPublisher {
   }
 
   close(): void {
-    this.socket.close();
-    this.secure?.close();
+    this.sockets.close();
   }
 }

@@ -4,7 +4,7 @@
  */
 import Table from "cli-table3";
 import pc from "picocolors";
-import type { EventMessage, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { AnyEvent, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../bus/protocol.js";
 import type { DeviceVitals } from "../stats/device.js";
 import type { StateName } from "../supervisor/states.js";
 
@@ -118,6 +118,18 @@ export function formatHeader(snapshot: Snapshot, endpoint: string, color: boolea
 }
 
 /**
+ * `gates  flag open  cool closed (46.1 C > 45)  started closed (not opened yet)`:
+ * why a gate is closed is what holds services back. Null when the manifest
+ * has no gates of its own (the header shows the flag).
+ */
+export function formatGates(snapshot: Snapshot, color: boolean): string | null {
+  const gates = Object.entries(snapshot.daemon.gates ?? {});
+  if (gates.length <= 1) return null;
+  const c = palette(color);
+  return ["gates", ...gates.map(([name, g]) => (g.open ? `${name} ${c.green("open")}` : `${name} ${c.red("closed")} (${g.reason})`))].join("  ");
+}
+
+/**
  * `health ok`, or `health DOWN  modeld backoff (killed)  plannerd waiting` in
  * red: whether the critical services that should run do (CONTRACT.md section 9).
  */
@@ -135,17 +147,22 @@ export function formatHealth(snapshot: Snapshot, color: boolean): string {
   return c.bold(c.red(["health DOWN", ...down].join("  ")));
 }
 
-/** The health, the header, the table and why each fatal service gave up, as `flowinit status` prints them. */
+/** The health, the header, the gates, the table and why each fatal service gave up, as `flowinit status` prints them. */
 export function formatStatus(snapshot: Snapshot, endpoint: string, color: boolean): string {
   const table = snapshot.services.length > 0 ? formatTable(snapshot.services, snapshot.time, color) : "no services";
   const paint = stateColor("fatal", color);
   const why = snapshot.services.filter((s) => s.state === "fatal" && s.reason).map((s) => paint(`${s.name}: ${s.reason}`));
-  return [formatHealth(snapshot, color), formatHeader(snapshot, endpoint, color), table, ...(why.length > 0 ? ["", ...why] : [])].join("\n");
+  const gates = formatGates(snapshot, color);
+  return [formatHealth(snapshot, color), formatHeader(snapshot, endpoint, color), ...(gates === null ? [] : [gates]), table, ...(why.length > 0 ? ["", ...why] : [])].join("\n");
 }
 
-/** `12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms` */
-export function formatEvent(event: EventMessage, color: boolean): string {
-  const line = `${formatClock(event.time)} ${event.service} ${event.from} -> ${stateColor(event.to, color)(event.to)}`;
+/** `12:00:01 plannerd running -> backoff: exited with code 1; restarting in 200ms`; `12:00:02 gate cool open -> closed: 46.1 C > 45` */
+export function formatEvent(event: AnyEvent, color: boolean): string {
+  const c = palette(color);
+  const line =
+    event.service === null
+      ? `${formatClock(event.time)} gate ${event.gate} ${event.from} -> ${(event.open ? c.green : c.red)(event.to)}`
+      : `${formatClock(event.time)} ${event.service} ${event.from} -> ${stateColor(event.to, color)(event.to)}`;
   return event.reason === "" ? line : `${line}: ${event.reason}`;
 }
 
@@ -204,8 +221,8 @@ export interface WatchView {
   endpoint: string;
   /** The latest snapshot; null until the first one arrives. */
   snapshot: Snapshot | null;
-  /** Recent events and health flips, oldest first. */
-  events: readonly (EventMessage | HealthMessage)[];
+  /** Recent events (of services and gates) and health flips, oldest first. */
+  events: readonly (AnyEvent | HealthMessage)[];
   /** Set when no snapshot has arrived for longer than the daemon's rhythm explains: how long, in ms. */
   silentFor: number | null;
   /** The latest device vitals; null until the first arrive. */

@@ -7,6 +7,7 @@ import { RequestError } from "../client/client.js";
 import { EXIT, InvalidManifest, UserError } from "../errors.js";
 import { VERSION } from "../package.js";
 import { flagCommand } from "./commands/flag.js";
+import { gateCommand } from "./commands/gate.js";
 import { keysCommand } from "./commands/keys.js";
 import { runCommand } from "./commands/run.js";
 import { serviceCommand } from "./commands/service.js";
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
 
   runCommand(program, (code) => (exitCode = code));
   flagCommand(program);
+  gateCommand(program);
   statusCommand(program);
   startCommand(program);
   stopCommand(program);

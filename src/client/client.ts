@@ -5,6 +5,7 @@
 import * as zmq from "zeromq";
 import { UserError, EXIT } from "../errors.js";
 import type { HistoryEntry, ReloadReply, Request, ServiceEntry, Snapshot } from "../bus/protocol.js";
+import type { GateView } from "../supervisor/gates.js";
 import { defaultEndpoint } from "../platform/endpoints.js";
 import type { CurveClientOptions } from "./curve.js";
 
@@ -128,6 +129,15 @@ export class Client {
   async flag(which: "green" | "stop", opts: { pid?: number; name?: string } = {}): Promise<void> {
     const cmd = which === "green" ? "green_flag" : "stop_flag";
     await this.call({ cmd, ...opts }, which === "stop" ? null : this.timeoutMs);
+  }
+
+  /**
+   * Opens or closes an external gate (CONTRACT.md section 10); `reason` is
+   * shown in its event and the snapshot. Waits until what the gate no longer
+   * lets run is stopped, however long that takes.
+   */
+  async gate(name: string, open: boolean, reason?: string): Promise<GateView> {
+    return (await this.call<{ gate: GateView }>({ cmd: "gate", name, open, ...(reason === undefined ? {} : { reason }) }, null)).gate;
   }
 
   async start(service: string): Promise<ServiceEntry> {

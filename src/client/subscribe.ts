@@ -4,7 +4,7 @@
  * from the control socket.
  */
 import * as zmq from "zeromq";
-import type { EventMessage, HealthMessage, Snapshot, Stamp, Topic } from "../bus/protocol.js";
+import type { AnyEvent, HealthMessage, Snapshot, Stamp, Topic } from "../bus/protocol.js";
 import type { DeviceVitals } from "../stats/device.js";
 import type { Client } from "./client.js";
 import type { CurveClientOptions } from "./curve.js";
@@ -20,7 +20,7 @@ export type StatusMessage =
        */
       missed?: number;
     }
-  | { topic: "event"; data: EventMessage }
+  | { topic: "event"; data: AnyEvent }
   | { topic: "device"; data: DeviceVitals & Stamp }
   /** Each flip of `daemon.health.ok`: a critical service went down, or all are up again. */
   | { topic: "health"; data: HealthMessage };

@@ -11,7 +11,7 @@ export interface ManifestDiff {
 /**
  * A spec as JSON, every key compared. Specs come out of normalize with one
  * key order; what the manifest may order at will without changing how the
- * service runs (env keys, depends_on, platforms, success_exit_codes) is sorted, so that a
+ * service runs (env keys, depends_on, when, platforms, success_exit_codes) is sorted, so that a
  * reordered manifest restarts nothing.
  */
 function canonical(s: ServiceSpec): string {
@@ -20,6 +20,7 @@ function canonical(s: ServiceSpec): string {
     ...s,
     env,
     dependsOn: [...s.dependsOn].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    when: s.when.map((c) => `${c.open ? "" : "!"}${c.gate}`).sort(),
     platforms: s.platforms && [...s.platforms].sort(),
     successExitCodes: [...s.successExitCodes].sort((a, b) => a - b),
   });

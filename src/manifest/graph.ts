@@ -1,13 +1,14 @@
 /**
  * The depends_on graph: what may depend on what, and the start order.
  */
-import type { Dependency } from "./spec.js";
+import { FLAG_GATE, type Dependency, type GateCondition } from "./spec.js";
 
 /** What the graph needs to know of a service. */
 export interface GraphNode {
   readonly name: string;
   readonly dependsOn: readonly Dependency[];
-  readonly nowait: boolean;
+  /** The gates it runs while (normalize.ts's `whenOf`). */
+  readonly when: readonly GateCondition[];
   readonly nomonitor: boolean;
   readonly oneshot: boolean;
 }
@@ -24,8 +25,9 @@ const names = (node: GraphNode) => [...new Set(node.dependsOn.map((d) => d.name)
 
 /**
  * Unknown targets, self dependencies, dependencies that can never be
- * satisfied (on a nomonitor service, or from a nowait service on a flag-gated
- * one) and cycles. Each issue names the depends_on entry to blame.
+ * satisfied (on a nomonitor service, or on a service that waits for a gate
+ * the dependent does not wait for, which would stop it under a dependent
+ * still running) and cycles. Each issue names the depends_on entry to blame.
  */
 export function checkGraph(nodes: readonly GraphNode[]): GraphIssue[] {
   const byName = new Map(nodes.map((node) => [node.name, node]));
@@ -65,10 +67,17 @@ function edgeProblem(
   if (target.nomonitor) {
     return `"${dependency}" is nomonitor: it has no running state to wait for`;
   }
-  if (node.nowait && !target.nowait) {
+  const missing = target.when.find((c) => !node.when.some((n) => n.gate === c.gate && n.open === c.open));
+  if (missing === undefined) return null;
+  if (node.when.length === 0 && missing.gate === FLAG_GATE && missing.open) {
     return `"${node.name}" is nowait but "${dependency}" waits for the green flag; expected a nowait service`;
   }
-  return null;
+  const entry = `${missing.open ? "" : "!"}${missing.gate}`;
+  const state = `gate ${missing.gate} is ${missing.open ? "open" : "closed"}`;
+  if (node.when.some((n) => n.gate === missing.gate)) {
+    return `"${dependency}" runs only while ${state}, and "${node.name}" only while it is not: it could never wait for it`;
+  }
+  return `"${dependency}" runs only while ${state}, which "${node.name}" does not wait for; expected ${entry} in the when of "${node.name}" too`;
 }
 
 /**

@@ -9,8 +9,9 @@ import type * as z from "zod";
 import { type Diagnostic, type Result, err, ok } from "../errors.js";
 import { type GraphNode, checkGraph } from "./graph.js";
 import { normalize } from "./normalize.js";
-import { ManifestSchema } from "./schema.js";
-import type { Dependency, Manifest } from "./spec.js";
+import { whenOf } from "./normalize.js";
+import { ManifestSchema, WHEN_PATTERN } from "./schema.js";
+import { FLAG_GATE, type Dependency, type Manifest } from "./spec.js";
 import { MAX_MANIFEST_BYTES, parseYaml } from "./yaml.js";
 
 /** Services in one manifest; a phone runs a few dozen. Checked before the schema looks at any of them. */
@@ -99,6 +100,7 @@ export function parseManifest(text: string, file: string): Result<Manifest, Diag
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap((issue) => fromZod(issue))),
     ...graphProblems(data, order),
+    ...whenProblems(data, order),
     ...protoKeys(data, order),
   ];
   for (const p of problems) diagnostics.push(at(locate(p.path, p.at), withPath(p)));
@@ -217,7 +219,7 @@ function graphProblems(data: unknown, order: readonly string[]): Located[] {
   const nodes: GraphNode[] = order.map((name) => ({
     name,
     dependsOn: dependencies(name),
-    nowait: field(field(services, name), "nowait") === true,
+    when: whenOf({ when: whenEntries(field(services, name)), nowait: field(field(services, name), "nowait") === true }),
     nomonitor: field(field(services, name), "nomonitor") === true,
     oneshot: field(field(services, name), "oneshot") === true,
   }));
@@ -228,6 +230,39 @@ function graphProblems(data: unknown, order: readonly string[]): Located[] {
     if (!Array.isArray(v)) return { path: [...base, issue.dependency], at: issue.condition ? "value" : "key", message: issue.message };
     return { path: [...base, v.indexOf(issue.dependency)], at: "value", message: issue.message };
   });
+}
+
+/** A service's `when` entries the schema accepts; undefined without a list. */
+function whenEntries(service: unknown): string[] | undefined {
+  const when = field(service, "when");
+  return Array.isArray(when) ? when.filter((w): w is string => typeof w === "string" && WHEN_PATTERN.test(w)) : undefined;
+}
+
+/**
+ * `when` against the gates the manifest declares: every name known (a typo
+ * after `!` would otherwise read as a gate always closed), and no gate asked
+ * for both open and closed, which would keep the service from ever running.
+ */
+function whenProblems(data: unknown, order: readonly string[]): Located[] {
+  const declared = field(field(data, "settings"), "gates");
+  const known = [FLAG_GATE, ...(typeof declared === "object" && declared !== null && !Array.isArray(declared) ? Object.keys(declared) : [])];
+  const problems: Located[] = [];
+  for (const name of order) {
+    const entries = whenEntries(field(field(data, "services"), name));
+    if (entries === undefined) continue;
+    const raw = field(field(field(data, "services"), name), "when") as unknown[];
+    const written = new Map<string, string>();
+    for (const entry of entries) {
+      const path = ["services", name, "when", raw.indexOf(entry)];
+      const gate = entry.replace(/^!/, "");
+      const other = written.get(gate);
+      const expected = known.length === 1 ? `expected ${FLAG_GATE} or a gate of settings.gates` : `expected one of ${known.join(", ")}`;
+      if (!known.includes(gate)) problems.push({ path, at: "value", message: `unknown gate "${gate}", ${expected}` });
+      else if (other !== undefined && other !== entry) problems.push({ path, at: "value", message: `"${entry}" contradicts "${other}": the service could never run` });
+      written.set(gate, entry);
+    }
+  }
+  return problems;
 }
 
 /**

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parseDuration, parsePercent, parseSize } from "./duration.js";
 import { dependencyOrder } from "./graph.js";
 import { PROBE_DEFAULTS, type RawManifest, type RawService, type RawSettings } from "./schema.js";
-import type { Dependency, Manifest, ReadyCheck, RestartPolicy, ServiceSpec, Settings } from "./spec.js";
+import { FLAG_GATE, type Dependency, type GateCondition, type GateSpec, type Manifest, type ReadyCheck, type RestartPolicy, type ServiceSpec, type Settings } from "./spec.js";
 
 /**
  * `file` may be relative; relative paths inside are resolved against its
@@ -45,9 +45,28 @@ function toSettings(s: RawSettings, dir: string): Settings {
     insecureTcp: s.insecure_tcp,
     logMaxSizeBytes: bytes(s.log_max_size),
     logKeep: s.log_keep,
+    gates: Object.entries(s.gates ?? {}).map(([name, g]) => toGate(name, g, dir)),
+    flagPull: asList(s.flag_pull),
+    wakeLock: s.wake_lock ?? null,
     onFailure: s.on_failure ?? null,
     notify: s.notify ?? null,
   };
+}
+
+type RawGate = NonNullable<RawSettings["gates"]>[string];
+
+// The schema let through exactly one kind, with its own keys only.
+function toGate(name: string, g: RawGate, dir: string): GateSpec {
+  if (g.temperature_max_c !== undefined) {
+    const file = g.file === undefined ? null : path.resolve(dir, g.file);
+    return { name, kind: "temperature", maxC: g.temperature_max_c, clearBelowC: g.clear_below_c!, file };
+  }
+  if (g.battery_min_percent !== undefined) return { name, kind: "battery", minPercent: g.battery_min_percent, orCharging: g.or_charging ?? false };
+  if (g.disk_free_min_percent !== undefined) {
+    return { name, kind: "disk", minFreePercent: g.disk_free_min_percent, path: g.path === undefined ? null : path.resolve(dir, g.path) };
+  }
+  if (g.file_exists !== undefined) return { name, kind: "file_exists", path: path.resolve(dir, g.file_exists) };
+  return { name, kind: "external" };
 }
 
 function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
@@ -56,6 +75,7 @@ function toSpec(name: string, s: RawService, dir: string): ServiceSpec {
     command: s.command,
     args: s.args?.map(String) ?? null,
     nowait: s.nowait,
+    when: whenOf(s),
     nomonitor: s.nomonitor,
     enabled: s.enabled,
     platforms: s.platforms ?? null,
@@ -95,6 +115,13 @@ function dependencies(v: RawService["depends_on"]): Dependency[] {
   if (v === undefined) return [];
   if (Array.isArray(v)) return [...new Set(v)].map((name) => ({ name, condition: "ready" }));
   return Object.entries(v).map(([name, condition]) => ({ name, condition }));
+}
+
+/** `when` as conditions, each gate once; without it, nowait means none and anything else the green flag. */
+export function whenOf(s: { when?: readonly string[] | undefined; nowait: boolean }): GateCondition[] {
+  if (s.when === undefined) return s.nowait ? [] : [{ gate: FLAG_GATE, open: true }];
+  const seen = new Set<string>();
+  return s.when.filter((w) => !seen.has(w) && seen.add(w)).map((w) => (w.startsWith("!") ? { gate: w.slice(1), open: false } : { gate: w, open: true }));
 }
 
 const asList = (v: string | string[] | undefined): string[] | null =>

@@ -20,7 +20,7 @@ import {
   parsePercent,
   parseSize,
 } from "./duration.js";
-import { CONDITIONS, NOTIFY, PLATFORMS, RESTART_POLICIES } from "./spec.js";
+import { CONDITIONS, FLAG_GATE, NOTIFY, PLATFORMS, RESTART_POLICIES } from "./spec.js";
 
 /**
  * Defaults of the optional keys, written as they would be in YAML so the JSON
@@ -184,6 +184,14 @@ const dependsOn = z
   )
   .optional();
 
+// A gate's name is also a word of `when`, where `!` says "while closed".
+const GATE_NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9._-]+$/;
+/** An entry of `when`: a gate's name, `!` first for "while it is closed". */
+export const WHEN_PATTERN = /^!?(?!\.+$)[A-Za-z0-9._-]+$/;
+const WHEN_ENTRY = expected("a gate name, or !NAME for while that gate is closed");
+const when = z
+  .array(z.string(WHEN_ENTRY).regex(WHEN_PATTERN, WHEN_ENTRY), expected("a list of gate names"))
+  .optional();
 // null: not a duration at all, which the pattern reports.
 const positive = duration.refine((v) => (parseDuration(v) ?? 1) > 0, expected("a duration greater than 0"));
 
@@ -255,6 +263,7 @@ const service = mapping(
       .describe("Exit codes that count as success: not restarted on-failure, cause `exit`."),
     restart_jitter: percent.default(d.restart_jitter).describe("Each restart delay drawn from delay * (1 +- this)."),
     oneshot: bool.default(d.oneshot).describe("A task run to completion: a success code ends it, `completed` for its dependents."),
+    when: when.describe("Gates it runs while: NAME while open, !NAME while closed; flag is the green flag's. Default [flag]; nowait is []."),
     ready: ready.optional().describe("What makes the service running after its spawn: {fd: N}, {log_line: REGEX} or {exec: COMMAND, period, timeout}."),
     ready_timeout: positive.default(d.ready_timeout).describe("Not ready this long after the spawn: the start failed (cause not_ready)."),
     notify_fd: fd.optional().describe("A notify pipe as this descriptor without readiness, for WATCHDOG=1 and STATUS= lines."),
@@ -268,6 +277,9 @@ const service = mapping(
   },
   "a mapping with at least a command",
 ).superRefine((s, ctx) => {
+  if (s.nowait && s.when !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["when"], input: s.when, message: "expected no when on a nowait service (nowait: true is when: [])" });
+  }
   if (s.notify_fd !== undefined && s.ready?.fd !== undefined && s.ready.fd !== s.notify_fd) {
     ctx.addIssue({ code: "custom", path: ["notify_fd"], input: s.notify_fd, message: `expected the descriptor of ready.fd (${s.ready.fd}): a service has one notify pipe` });
   }
@@ -313,6 +325,71 @@ const curve = mapping(
   "a mapping with secret_key_file and authorized_keys_file",
 );
 
+/** Below absolute zero no reading ever comes: such a gate could never open. */
+const CELSIUS = expected("degrees Celsius above absolute zero (-273.15)");
+const celsius = z.number(CELSIUS).gt(-273.15, CELSIUS);
+const MIN_PERCENT = expected("a number from 0 to 100");
+const minPercent = z.number(MIN_PERCENT).min(0, MIN_PERCENT).max(100, MIN_PERCENT);
+// 100% free never happens on a file system that holds anything: a gate at 100 could never open.
+const MIN_FREE = expected("a number from 0 to less than 100");
+const minFree = z.number(MIN_FREE).min(0, MIN_FREE).lt(100, MIN_FREE);
+
+/** Each kind of gate: its key, and the keys that only it takes. */
+export const GATE_KINDS = {
+  temperature_max_c: ["clear_below_c", "file"],
+  battery_min_percent: ["or_charging"],
+  disk_free_min_percent: ["path"],
+  file_exists: [],
+  external: [],
+} as const;
+const KIND_KEYS = Object.keys(GATE_KINDS) as (keyof typeof GATE_KINDS)[];
+
+const gate = mapping(
+  {
+    temperature_max_c: celsius.optional().describe("Closes above this temperature."),
+    clear_below_c: celsius.optional().describe("With temperature_max_c: opens again only below this temperature."),
+    file: nonEmptyString.optional().describe("With temperature_max_c: the file of millidegrees to read; absent: the hottest thermal zone."),
+    battery_min_percent: minPercent.optional().describe("Closes below this battery charge."),
+    or_charging: bool.optional().describe("With battery_min_percent: open whatever the charge while charging."),
+    disk_free_min_percent: minFree.optional().describe("Closes below this much free space."),
+    path: nonEmptyString.optional().describe("With disk_free_min_percent: a path on the file system to watch; absent: the log folder."),
+    file_exists: nonEmptyString.optional().describe("Open while this path exists."),
+    external: z.literal(true, expected("true")).optional().describe("Opened and closed by gate requests (flowinit gate NAME open|close)."),
+  },
+  `a gate: a mapping with one of ${KIND_KEYS.join(", ")}`,
+).superRefine((g, ctx) => {
+  const kinds = KIND_KEYS.filter((k) => g[k] !== undefined);
+  const [kind, second] = kinds;
+  if (kind === undefined) {
+    ctx.addIssue({ code: "custom", path: [], input: g, message: `expected a gate: one of ${KIND_KEYS.join(", ")}` });
+    return;
+  }
+  if (second !== undefined) {
+    ctx.addIssue({ code: "custom", path: [second], input: g[second], message: `expected one kind of gate only, and this one is ${kind}` });
+  }
+  for (const other of KIND_KEYS) {
+    for (const key of GATE_KINDS[other] as readonly (keyof typeof g)[]) {
+      if (other !== kind && g[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: g[key], message: `expected only with ${other}` });
+    }
+  }
+  if (kind !== "temperature_max_c") return;
+  const max = g.temperature_max_c!;
+  if (g.clear_below_c === undefined) {
+    ctx.addIssue({ code: "custom", path: ["clear_below_c"], input: undefined, message: "expected clear_below_c beside temperature_max_c: the temperature below which the gate opens again" });
+  } else if (g.clear_below_c >= max) {
+    // At or above the limit, a reading between the two would close and open the gate on every tick.
+    ctx.addIssue({ code: "custom", path: ["clear_below_c"], input: g.clear_below_c, message: `expected below temperature_max_c (${max})` });
+  }
+});
+
+const GATE_NAME = expected("a gate name of letters, digits, '.', '_' and '-', not only dots");
+const gateName = z
+  .string()
+  .regex(GATE_NAME_PATTERN, GATE_NAME)
+  .refine((n) => n !== FLAG_GATE, expected(`another name: ${FLAG_GATE} is the green flag's own gate`));
+
+const WAKE_LOCK = expected("while_flag");
+
 
 const sd = DEFAULTS.settings;
 const settings = mapping(
@@ -329,6 +406,12 @@ const settings = mapping(
     insecure_tcp: bool.default(sd.insecure_tcp).describe("Allow tcp:// endpoints without CURVE."),
     log_max_size: size.default(sd.log_max_size).describe("Rotate a service log at this size."),
     log_keep: count.default(sd.log_keep).describe("Rotated log files kept per service."),
+    gates: z
+      .record(gateName, gate, expected("a mapping of gate names to gates"))
+      .optional()
+      .describe("Conditions services run while (their when); flag, the green flag's, is built in."),
+    flag_pull: endpoints.optional().describe("PULL endpoints for senders that PUSH green_flag, start_flag and stop_flag."),
+    wake_lock: z.enum(["while_flag"], WAKE_LOCK).optional().describe("while_flag: hold a Termux wake lock while the flag is up."),
     on_failure: nonEmptyString.optional().describe("on_failure of every service that has none of its own."),
     notify: z
       .enum(NOTIFY, expected("termux"))

@@ -22,6 +22,32 @@ export interface Dependency {
   condition: Condition;
 }
 
+/** The built-in gate of the green flag (CONTRACT.md section 10). */
+export const FLAG_GATE = "flag";
+
+/** One entry of `when`: the service runs while gate `gate` is open (`open: true`) or while it is closed (`!NAME`). */
+export interface GateCondition {
+  gate: string;
+  open: boolean;
+}
+
+/**
+ * A gate of `settings.gates`: a condition of the device, read on the status
+ * tick, or an external one set by requests. Paths are absolute.
+ */
+export type GateSpec =
+  /** Closes above `maxC`, opens again below `clearBelowC`; `file` null: the hottest thermal zone. */
+  | { name: string; kind: "temperature"; maxC: number; clearBelowC: number; file: string | null }
+  /** Closes below `minPercent` (unless charging, with `orCharging`). */
+  | { name: string; kind: "battery"; minPercent: number; orCharging: boolean }
+  /** Closes below `minFreePercent` free on the file system of `path`; null: the log folder. */
+  | { name: string; kind: "disk"; minFreePercent: number; path: string | null }
+  /** Open while `path` exists. */
+  | { name: string; kind: "file_exists"; path: string }
+  /** Opened and closed by `gate` requests; closed at start. */
+  | { name: string; kind: "external" };
+
+export type GateKind = GateSpec["kind"];
 /**
  * How a service tells it is ready (CONTRACT.md section 8): a line on its
  * notify descriptor (`notifyFd` of the spec), a line of its output matching
@@ -41,6 +67,8 @@ export interface ServiceSpec {
   args: string[] | null;
   /** Start at once, without waiting for the green flag. Default false. */
   nowait: boolean;
+  /** The gates it runs while, in file order, each named once. Default [flag]; [] when `nowait`. */
+  when: GateCondition[];
   /** Fire and forget: started once, never restarted, not in status. Default false. */
   nomonitor: boolean;
   /** false: declared but never started. Default true. */
@@ -113,6 +141,12 @@ export interface Settings {
   logMaxSizeBytes: number;
   /** Rotated files kept per service. Default 3. */
   logKeep: number;
+  /** The manifest's gates (the green flag's `flag` is built in), in file order. Default []. */
+  gates: GateSpec[];
+  /** PULL endpoints taking the plain flag words from PUSH senders; null: none. */
+  flagPull: string[] | null;
+  /** `while_flag`: a Termux wake lock while the flag is up; null: none. */
+  wakeLock: "while_flag" | null;
   /** The on_failure of every service without its own; null: none. Default null. */
   onFailure: string | null;
   /** Where to notify a person; null: nowhere. Default null. */

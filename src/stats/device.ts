@@ -1,9 +1,12 @@
 /**
- * Device vitals for the `device` topic. Android hides much of /proc and /sys
- * from apps, so every source may be missing: it then reads null (or {}),
- * never an error.
+ * Device vitals for the `device` topic, and in the same pass what the gates
+ * (supervisor/gates.ts) read besides: a temperature file that is not a
+ * thermal zone's, whether the battery charges, the free space of another
+ * path, whether a file exists (one stat per such gate per tick). Android
+ * hides much of /proc and /sys from apps, so every source may be missing: it
+ * then reads null (or {}), never an error.
  */
-import { readdirSync, readFileSync, statfsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 
 export interface DeviceVitals {
@@ -24,6 +27,36 @@ export interface DeviceSamplerOptions {
   root?: string;
 }
 
+/** What to read beyond the device topic's figures. */
+export interface Probes {
+  /** Files of millidegrees Celsius; a thermal zone's own file is not read twice. */
+  temperatureFiles: readonly string[];
+  /** Whether the battery charges (its `status`). */
+  charging: boolean;
+  /** Paths whose file system's free space to read. */
+  diskPaths: readonly string[];
+  /** Paths whose existence to check. */
+  exists: readonly string[];
+}
+
+export const NO_PROBES: Probes = { temperatureFiles: [], charging: false, diskPaths: [], exists: [] };
+
+/** What the probes read, keyed by their paths. */
+export interface Probed {
+  /** Degrees Celsius; null: unreadable. */
+  temperatures: ReadonlyMap<string, number | null>;
+  /** null: no battery, or its status unreadable. */
+  charging: boolean | null;
+  diskFree: ReadonlyMap<string, number | null>;
+  exists: ReadonlyMap<string, boolean>;
+}
+
+export interface DeviceSample {
+  /** The device topic's body. */
+  vitals: DeviceVitals;
+  probed: Probed;
+}
+
 interface CpuTimes {
   busy: number;
   total: number;
@@ -38,21 +71,29 @@ export class DeviceSampler {
   private readonly root: string;
   private prevCpu: CpuTimes | null = null;
   // What a device has does not change while it runs: looked up on the first sample only.
-  private batteryFile: string | null | undefined;
+  private batteryDir: string | null | undefined;
   private zones: Zone[] | undefined;
 
   constructor(opts: DeviceSamplerOptions = {}) {
     this.root = opts.root ?? "/";
   }
 
-  sample(logDir: string): DeviceVitals {
-    return {
+  sample(logDir: string, probes: Probes = NO_PROBES): DeviceSample {
+    const zoneReadings = new Map<string, number | null>();
+    const vitals: DeviceVitals = {
       cpu_percent: this.cpuPercent(),
       memory_percent: this.memoryPercent(),
       disk_free_percent: diskFreePercent(logDir),
       battery_percent: this.batteryPercent(),
-      temperatures_c: this.temperatures(),
+      temperatures_c: this.temperatures(zoneReadings),
     };
+    const temperatures = new Map<string, number | null>();
+    for (const file of probes.temperatureFiles) temperatures.set(file, zoneReadings.has(file) ? zoneReadings.get(file)! : celsius(file));
+    const diskFree = new Map<string, number | null>();
+    for (const path of probes.diskPaths) diskFree.set(path, path === logDir ? vitals.disk_free_percent : diskFreePercent(path));
+    const exists = new Map<string, boolean>();
+    for (const path of probes.exists) exists.set(path, existsSync(path));
+    return { vitals, probed: { temperatures, charging: probes.charging ? this.charging() : null, diskFree, exists } };
   }
 
   private path(...parts: string[]): string {
@@ -83,27 +124,36 @@ export class DeviceSampler {
   }
 
   private batteryPercent(): number | null {
-    if (this.batteryFile === undefined) this.batteryFile = this.findBattery();
-    if (this.batteryFile === null) return null;
-    const n = Number(readText(this.batteryFile)?.trim() || NaN);
+    if (this.batteryDir === undefined) this.batteryDir = this.findBattery();
+    if (this.batteryDir === null) return null;
+    const n = Number(readText(join(this.batteryDir, "capacity"))?.trim() || NaN);
     return Number.isFinite(n) ? n : null;
+  }
+
+  /** `Full` counts: the charger is plugged in. */
+  private charging(): boolean | null {
+    if (this.batteryDir === null || this.batteryDir === undefined) return null;
+    const status = readText(join(this.batteryDir, "status"))?.trim();
+    return status === undefined ? null : status === "Charging" || status === "Full";
   }
 
   private findBattery(): string | null {
     const dir = this.path("sys/class/power_supply");
     for (const supply of list(dir)) {
-      if (readText(join(dir, supply, "type"))?.trim() === "Battery") return join(dir, supply, "capacity");
+      if (readText(join(dir, supply, "type"))?.trim() === "Battery") return join(dir, supply);
     }
     return null;
   }
 
-  private temperatures(): Record<string, number> {
+  /** `byFile`: each zone's reading by its file, for a gate that names one. */
+  private temperatures(byFile: Map<string, number | null>): Record<string, number> {
     this.zones ??= this.findZones();
     const out: Record<string, number> = {};
     for (const z of this.zones) {
       // A disabled zone fails its read (EINVAL, ENODATA): it is left out.
-      const milli = Number(readText(z.tempFile)?.trim() || NaN);
-      if (Number.isFinite(milli)) out[z.key] = round1(milli / 1000);
+      const c = celsius(z.tempFile);
+      byFile.set(z.tempFile, c);
+      if (c !== null) out[z.key] = c;
     }
     return out;
   }
@@ -125,6 +175,12 @@ export class DeviceSampler {
     }
     return zones;
   }
+}
+
+/** A thermal zone's `temp`: millidegrees Celsius. */
+function celsius(file: string): number | null {
+  const milli = Number(readText(file)?.trim() || NaN);
+  return Number.isFinite(milli) ? round1(milli / 1000) : null;
 }
 
 function diskFreePercent(dir: string): number | null {

@@ -1,7 +1,8 @@
 /**
  * Owns every service of the manifest: feeds events to the pure machine,
  * carries out the effects it returns, and tells listeners about each change.
- * The green flag's gate, dependencies, stop order and reload's diff live
+ * The gates' states (the green flag's among them) and what each service's
+ * `when` makes of them, dependencies, stop order and reload's diff live
  * here, above the machine. `nomonitor` services are a kind of service here
  * too: spawned once what they depend on runs, each time their gate opens,
  * logged, and never watched again (nor listed in snapshots).
@@ -12,7 +13,7 @@ import type { Logger } from "pino";
 import { rmSync } from "node:fs";
 import { diffServices, type ManifestDiff } from "../manifest/diff.js";
 import { systemClock, type Clock } from "../clock.js";
-import type { ServiceSpec } from "../manifest/spec.js";
+import { FLAG_GATE, type ServiceSpec } from "../manifest/spec.js";
 import type { ServiceLog, StderrView } from "../runner/output.js";
 import { spawnService, type ServiceChild } from "../runner/spawn.js";
 import { markedProcesses, signalGroup, stopGroup, stopProcesses, type MarkedProcess } from "../runner/stop.js";
@@ -23,6 +24,7 @@ import { initialStatus, transition, type Change, type MachineEvent, type Service
 import type { Exit } from "../runner/exit.js";
 import type { Cause } from "./policy.js";
 import { ACTIVE, DOWN } from "./states.js";
+import { whenHolds, type Decision, type GateView } from "./gates.js";
 
 export interface SupervisorOptions {
   /** Shell for string commands. */
@@ -43,7 +45,7 @@ export interface SupervisorOptions {
 export interface Service {
   readonly spec: ServiceSpec;
   status: ServiceStatus;
-  /** Should be up: started by nowait, the flag or a command; cleared by a stop. */
+  /** Should be up: set when its `when` comes to hold, or by a start request; cleared when it stops holding, or by a stop. */
   wanted: boolean;
   child: ServiceChild | null;
   timer: NodeJS.Timeout | null;
@@ -89,14 +91,20 @@ export interface SpawnedGroup {
   pid: number;
 }
 
-export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: [SpawnedGroup] }> {
+/** A gate that opened or closed, told before any service it stops or starts. */
+export interface GateNotice {
+  name: string;
+  view: Readonly<GateView>;
+}
+
+export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: [SpawnedGroup]; gate: [GateNotice] }> {
   /** The supervised services, in the manifest's order (which snapshots follow). */
   private readonly services = new Map<string, Service>();
   private fireAndForget = new Map<string, FireAndForget>();
   /** Fire-and-forget children still running. */
   private readonly fired = new Set<ServiceChild>();
-  /** The green flag's gate: gated (not `nowait`) services run while it is up. */
-  private flag = false;
+  /** Every gate, the green flag's (`flag`) first: services run while their `when` holds of these. */
+  private readonly gates = new Map<string, GateView>();
   /** Services stopped by request, which a flag does not start again. */
   private readonly held = new Set<string>();
   private waiters: Waiter[] = [];
@@ -110,37 +118,91 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   ) {
     super();
     this.clock = opts.clock ?? systemClock;
+    this.gates.set(FLAG_GATE, { open: false, reason: "no green flag yet", since: this.clock.wall() });
     for (const spec of specs) {
       if (spec.nomonitor) this.fireAndForget.set(spec.name, { spec, output: null, due: false });
       else this.add(spec);
     }
   }
 
-  /** Starts what runs without the flag: `nowait` services, fire-and-forget ones included. */
+  /**
+   * Starts what the gates let run now (nowait services, those that wait for
+   * a gate closed, ...), fire-and-forget ones included, on the next turn of
+   * the loop: a flag raised at start (`--no-wait`, a recovery) is set by then,
+   * and what it keeps from running never starts.
+   */
   begin(): void {
-    for (const svc of this.services.values()) if (svc.spec.nowait && svc.spec.enabled) svc.wanted = true;
-    for (const f of this.fireAndForget.values()) if (f.spec.nowait && f.spec.enabled) f.due = true;
-    this.reconcile("nowait");
+    for (const svc of this.services.values()) if (svc.spec.enabled && this.holds(svc.spec)) svc.wanted = true;
+    for (const f of this.fireAndForget.values()) if (f.spec.enabled && this.holds(f.spec)) f.due = true;
+    setImmediate(() => this.reconcile("at start"));
   }
 
   /**
-   * Raises or lowers the green flag's gate. Raised: every gated service is
-   * wanted, each fire-and-forget one is due once more, and those whose
-   * dependencies run start, now or (`later`) on the next turn of the loop, so
-   * that whoever raised the flag hears back before a hundred spawns; a flag
-   * lowered in between leaves nothing to start. Lowered: nothing gated is
-   * wanted any more; `stopGated` then stops what runs.
+   * The manifest's gates, at start and after a reload: a gate already known
+   * keeps its state, a new one starts as `initial` decides, one no longer in
+   * the manifest goes (no service waits for it: the manifest was valid).
+   * The green flag's gate is always there.
    */
-  setFlag(up: boolean, reason: string, later = false): void {
-    const rising = up && !this.flag;
-    this.flag = up;
-    for (const svc of this.services.values()) if (!svc.spec.nowait) svc.wanted = up && svc.spec.enabled;
-    for (const f of this.fireAndForget.values()) {
-      if (!f.spec.nowait) f.due = up ? f.due || (rising && f.spec.enabled) : false;
+  defineGates(names: readonly string[], initial: (name: string) => Decision): void {
+    const keep = new Set([FLAG_GATE, ...names]);
+    for (const name of this.gates.keys()) if (!keep.has(name)) this.gates.delete(name);
+    for (const name of names) {
+      if (!this.gates.has(name)) this.gates.set(name, { ...initial(name), since: this.clock.wall() });
     }
-    if (!up) return;
-    if (later) setImmediate(() => this.reconcile(reason));
-    else this.reconcile(reason);
+  }
+
+  /** Every gate, the green flag's first, then the manifest's in its order. */
+  gateViews(): ReadonlyMap<string, Readonly<GateView>> {
+    return this.gates;
+  }
+
+  /**
+   * Opens or closes a gate. The services whose `when` asks the other way
+   * are no longer wanted, and those not `waiting` are returned for the
+   * caller to stop (`stopServices`, then `rearm`). Those asking this way
+   * whose `when` now holds are wanted, each fire-and-forget one is due once
+   * more, and those whose dependencies hold start, now or (`later`) on the
+   * next turn of the loop, so that whoever raised the flag hears back before
+   * a hundred spawns; a gate flipped back in between leaves nothing to
+   * start. Listeners hear of the flip (`gate`) before any of that. The same state again only starts what it wants (an idempotent
+   * green flag). `reason`: what decided it, as the gate's own reason; the
+   * services started hear it as `startReason`. An unknown gate (a reload
+   * removed it meanwhile) changes nothing.
+   */
+  setGate(name: string, open: boolean, reason: string, startReason: string, later = false): { flipped: boolean; down: string[] } {
+    const gate = this.gates.get(name);
+    if (gate === undefined) return { flipped: false, down: [] };
+    const flipped = gate.open !== open;
+    if (flipped) {
+      const view = { open, reason, since: this.clock.wall() };
+      this.gates.set(name, view);
+      this.emit("gate", { name, view });
+    }
+    const down: string[] = [];
+    for (const svc of this.services.values()) {
+      const c = svc.spec.when.find((w) => w.gate === name);
+      if (c === undefined) continue;
+      if (c.open !== open) {
+        if (!flipped) continue;
+        svc.wanted = false;
+        if (svc.status.state.name !== "waiting") down.push(svc.spec.name);
+      } else if (this.holds(svc.spec)) {
+        svc.wanted = svc.spec.enabled;
+      }
+    }
+    for (const f of this.fireAndForget.values()) {
+      const c = f.spec.when.find((w) => w.gate === name);
+      if (c === undefined) continue;
+      if (c.open !== open) f.due = false;
+      else if (flipped && f.spec.enabled && this.holds(f.spec)) f.due = true;
+    }
+    if (later) setImmediate(() => this.reconcile(startReason));
+    else this.reconcile(startReason);
+    return { flipped, down };
+  }
+
+  private holds(spec: ServiceSpec): boolean {
+    return whenHolds(spec.when, (gate) => this.gates.get(gate)?.open === true);
   }
 
   /**
@@ -163,18 +225,9 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
     return [...this.held];
   }
 
-  /** Stops the gated services, dependents first (a stop_flag); resolves once they are down. */
-  stopGated(reason: string): Promise<void> {
-    return this.stopInOrder(this.gated(), reason);
-  }
-
-  /** Puts the gated services that are down back in `waiting`, and starts those the flag wants now. */
-  rearmGated(reason: string): void {
-    this.rearm(this.gated(), reason);
-  }
-
-  private gated(): string[] {
-    return [...this.services.values()].filter((s) => !s.spec.nowait).map((s) => s.spec.name);
+  /** Stops these services, dependents first (those a gate no longer lets run); resolves once they are down. */
+  stopServices(names: string[], reason: string): Promise<void> {
+    return this.stopInOrder(names, reason);
   }
 
   /** Stops every service, dependents first (the shutdown). */
@@ -200,7 +253,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
       await Promise.all(replaced.map((name) => this.remove(name)));
       for (const name of [...diff.added, ...diff.changed]) {
         const svc = this.add(byName.get(name)!);
-        svc.wanted = svc.spec.enabled && (svc.spec.nowait || this.flag);
+        svc.wanted = svc.spec.enabled && this.holds(svc.spec);
       }
       this.reorder(monitored.map((s) => s.name));
       // A fire-and-forget service keeps its log and whether it was still due, under its new spec.
@@ -298,12 +351,12 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   }
 
   /**
-   * Whether the service's gate is open now: it is enabled, and `nowait` or
-   * the flag is up. A stop by request leaves it open: the service should run
+   * Whether the service's gates let it run now: it is enabled, and its
+   * `when` holds. A stop by request leaves them open: the service should run
    * and does not (health.ts counts it down).
    */
   gateOpen(svc: ServiceView): boolean {
-    return svc.spec.enabled && (svc.spec.nowait || this.flag);
+    return svc.spec.enabled && this.holds(svc.spec);
   }
 
   /** The last complete stderr lines of a supervised service; undefined before its log is opened. */
@@ -391,14 +444,15 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
   }
 
   /**
-   * Puts the services that are down (stopped, exited, fatal) back in
-   * `waiting`, and starts those a flag wants meanwhile. One started by a
-   * request in the meantime is left running.
+   * Puts these services, once down (stopped, exited, fatal), back in
+   * `waiting` (after a stop_flag or a gate's close), and starts those the
+   * gates want meanwhile. One started by a request in the meantime is left
+   * running; a name a reload removed meanwhile is passed over.
    */
-  private rearm(names: string[], reason: string): void {
+  rearm(names: string[], reason: string): void {
     for (const name of names) {
-      const svc = this.must(name);
-      if (!DOWN.has(svc.status.state.name)) continue;
+      const svc = this.services.get(name);
+      if (svc === undefined || !DOWN.has(svc.status.state.name)) continue;
       this.held.delete(name);
       this.dispatch(svc, { type: "stop", reason, then: "waiting" });
     }

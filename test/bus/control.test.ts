@@ -2,7 +2,8 @@
 import { pino, type Logger } from "pino";
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
-import { ControlServer, isSecured, type Handler } from "../../src/bus/control.js";
+import { ControlServer, type Handler } from "../../src/bus/control.js";
+import { isSecured } from "../../src/bus/sockets.js";
 import { okReply, plainReply, type Request, type Style } from "../../src/bus/protocol.js";
 import { uniqueEndpoints } from "../helpers/daemon.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
+import type { EventMessage, GateEventMessage, HealthMessage, HistoryEntry, ServiceEntry, Snapshot } from "../../src/bus/protocol.js";
 import {
   formatClock,
   formatBytes,
@@ -7,6 +7,7 @@ import {
   formatDuration,
   formatEvent,
   formatExit,
+  formatGates,
   formatHeader,
   formatHealth,
   formatHistory,
@@ -171,6 +172,27 @@ describe("formatStatus", () => {
     expect(text.slice(-2)).toEqual(["", "sensord: cannot spawn: sensord: no such file or directory"]);
     expect(formatStatus(snapshot([entry({})]), "ep", false).split("\n")).toHaveLength(4);
   });
+
+  it("shows the gates under the header, why each closed one is closed", () => {
+    const s = snapshot([entry({})]);
+    s.daemon.gates = {
+      flag: { open: true, reason: "green flag", since: T },
+      cool: { open: false, reason: "46.1 C > 45", since: T },
+      started: { open: false, reason: "not opened yet", since: T },
+      power: { open: true, reason: "charging", since: T },
+    };
+    const text = formatStatus(s, "ep", false).split("\n");
+    expect(text[1]).toMatch(/^flowinit 0\.1\.0 /);
+    expect(text[2]).toBe("gates  flag open  cool closed (46.1 C > 45)  started closed (not opened yet)  power open");
+    expect(text[3]).toMatch(/^NAME +STATE/);
+  });
+
+  it("shows no gates line when the flag is the only gate", () => {
+    const s = snapshot([entry({})]);
+    s.daemon.gates = { flag: { open: true, reason: "green flag", since: T } };
+    expect(formatGates(s, false)).toBeNull();
+    expect(formatStatus(s, "ep", false)).toBe(formatStatus(snapshot([entry({})]), "ep", false));
+  });
 });
 
 describe("formatEvent", () => {
@@ -180,6 +202,24 @@ describe("formatEvent", () => {
 
   it("leaves out an empty reason", () => {
     expect(formatEvent({ ...event, reason: "" }, false)).toBe("12:00:01 plannerd running -> backoff");
+  });
+
+  it("reads a gate's flip as the gate, from -> to: its reading", () => {
+    const flip: GateEventMessage = {
+      seq: 9,
+      time: T,
+      service: null,
+      gate: "cool",
+      open: false,
+      from: "open",
+      to: "closed",
+      pid: null,
+      exit_code: null,
+      signal: null,
+      cause: null,
+      reason: "46.1 C > 45",
+    };
+    expect(formatEvent(flip, false)).toBe("12:00:01 gate cool open -> closed: 46.1 C > 45");
   });
 });
 

@@ -1,20 +1,11 @@
 /** CURVE on tcp endpoints (CONTRACT.md section 6), over 127.0.0.1 with real clients. */
 import { appendFileSync, chmodSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curveClientOptions } from "../../src/client/curve.js";
 import { subscribe } from "../../src/client/subscribe.js";
 import { request, sendRaw } from "../../src/client/client.js";
-import { cli, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+import { cli, freePort, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon;
 let keys: string;

@@ -1,19 +1,7 @@
 /** The Python subscriber of docs/subscribe.md, run as written against a live daemon, where pyzmq is installed. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { execa, execaSync } from "execa";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { ROOT, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
-
-const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
-
-function snippet(): string {
-  const doc = readFileSync(join(ROOT, "docs/subscribe.md"), "utf8");
-  const section = doc.slice(doc.indexOf("## From Python"));
-  const code = /```python\n([\s\S]*?)```/.exec(section)?.[1];
-  if (code === undefined) throw new Error("docs/subscribe.md has no Python snippet under '## From Python'");
-  return code;
-}
+import { python, pythonSnippet, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
 
 let d: RunningDaemon | undefined;
 afterEach(async () => {
@@ -26,7 +14,7 @@ const title = python ? "docs/subscribe.md, Python" : "docs/subscribe.md, Python:
 describe.skipIf(python === undefined)(title, () => {
   it("prints snapshots and events as the doc says", async () => {
     d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
-    const code = snippet();
+    const code = pythonSnippet("subscribe.md", "## From Python");
     expect(code).toContain('"ipc://@flowinit/status"');
     const sub = execa(python!, ["-u", "-c", code.replace('"ipc://@flowinit/status"', JSON.stringify(d.status))], { reject: false });
     let out = "";

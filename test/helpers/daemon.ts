@@ -6,9 +6,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { createServer } from "node:net";
+import { execa, execaSync, type ResultPromise } from "execa";
 import * as zmq from "zeromq";
-import type { EventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
+import type { EventMessage, GateEventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -21,13 +22,33 @@ export function uniqueEndpoints(): { control: string; status: string } {
   return { control: `ipc://@flowinit-test-${id}/control`, status: `ipc://@flowinit-test-${id}/status` };
 }
 
+/** A loopback TCP port free a moment ago, for a tcp:// endpoint. */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+/** The first Python snippet under `heading` in a doc of docs/, to run as written. */
+export function pythonSnippet(doc: string, heading: string): string {
+  const text = readFileSync(join(ROOT, "docs", doc), "utf8");
+  const code = /```python\n([\s\S]*?)```/.exec(text.slice(text.indexOf(heading)))?.[1];
+  if (code === undefined) throw new Error(`docs/${doc} has no Python snippet under '${heading}'`);
+  return code;
+}
+
+/** A python3 that has pyzmq, for independent clients; undefined where there is none. */
+export const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
 }
 
 export type Message =
   | { topic: "status"; data: Snapshot }
-  | { topic: "event"; data: EventMessage }
+  | { topic: "event"; data: EventMessage | GateEventMessage }
   | { topic: "health"; data: HealthMessage }
   | { topic: string; data: { seq: number } };
 
@@ -85,6 +106,16 @@ export class Recorder {
       `${service} -> ${to}`,
       from,
       timeoutMs,
+    );
+  }
+
+  /** The next flip of gate `gate` to `to` (open or closed), after message index `from`. */
+  gate(gate: string, to: "open" | "closed", from = 0): Promise<{ topic: "event"; data: GateEventMessage }> {
+    return this.waitFor(
+      (m): m is { topic: "event"; data: GateEventMessage } =>
+        m.topic === "event" && (m.data as GateEventMessage).gate === gate && (m.data as GateEventMessage).to === to,
+      `gate ${gate} -> ${to}`,
+      from,
     );
   }
 

@@ -12,10 +12,11 @@ import { openServiceLog, type ServiceLog } from "../../src/runner/output.js";
 /**
  * The specs of a manifest with these services in `dir` (the folder relative
  * `cwd`s resolve against): defaulted, validated, in dependency order.
+ * `settings`: for the gates their `when` names.
  */
-export function specsOf(services: Record<string, Record<string, unknown>>, dir: string): ServiceSpec[] {
+export function specsOf(services: Record<string, Record<string, unknown>>, dir: string, settings: Record<string, unknown> = {}): ServiceSpec[] {
   // JSON is YAML: the manifest's own parser fills in the defaults.
-  const parsed = parseManifest(JSON.stringify({ services }), join(dir, "services.yaml"));
+  const parsed = parseManifest(JSON.stringify({ settings, services }), join(dir, "services.yaml"));
   if (!parsed.ok) throw new Error(parsed.error.map((d) => d.message).join("\n"));
   return parsed.value.services;
 }

@@ -40,6 +40,7 @@ describe("diffServices", () => {
       { platforms: ["android"] },
       { success_exit_codes: [0, 143] },
       { restart_jitter: "10%" },
+      { when: ["!flag"] },
     ];
     for (const change of changes) {
       const d = diff({ dep: { command: "d" }, svc: { command: "a" } }, { dep: { command: "d" }, svc: { command: "a", ...change } });
@@ -50,10 +51,10 @@ describe("diffServices", () => {
   it("compares specs after normalizing: the same meaning written another way is unchanged", () => {
     expect(
       diff(
-        { svc: { command: "a", restart: true, stop_timeout: "5s", env: { N: 1 }, cwd: "." } },
-        { svc: { command: "a", restart: "always", stop_timeout: 5000, env: { N: "1" } } },
+        { svc: { command: "a", restart: true, stop_timeout: "5s", env: { N: 1 }, cwd: "." }, off: { command: "b", when: ["!flag"] } },
+        { svc: { command: "a", restart: "always", stop_timeout: 5000, env: { N: "1" }, when: ["flag"] }, off: { command: "b", when: ["!flag", "!flag"] } },
       ),
-    ).toEqual({ added: [], removed: [], changed: [], unchanged: ["svc"] });
+    ).toEqual({ added: [], removed: [], changed: [], unchanged: ["svc", "off"] });
   });
 
   it("does not count a new order of the services as a change", () => {

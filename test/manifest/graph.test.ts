@@ -6,11 +6,14 @@ import type { Dependency } from "../../src/manifest/spec.js";
 const node = (name: string, dependsOn: (string | Dependency)[] = [], flags: Partial<GraphNode> = {}): GraphNode => ({
   name,
   dependsOn: dependsOn.map((d) => (typeof d === "string" ? { name: d, condition: "ready" } : d)),
-  nowait: false,
+  when: [{ gate: "flag", open: true }],
   nomonitor: false,
   oneshot: false,
   ...flags,
 });
+
+/** What `nowait: true` means to the graph. */
+const NOWAIT: Partial<GraphNode> = { when: [] };
 
 const names = (nodes: readonly GraphNode[]) => dependencyOrder(nodes).map((n) => n.name);
 
@@ -40,7 +43,7 @@ describe("dependencyOrder", () => {
 
 describe("checkGraph", () => {
   it("accepts a valid graph", () => {
-    expect(checkGraph([node("a"), node("b", ["a"]), node("n", [], { nowait: true }), node("m", ["n"], { nowait: true })])).toEqual(
+    expect(checkGraph([node("a"), node("b", ["a"]), node("n", [], NOWAIT), node("m", ["n"], NOWAIT)])).toEqual(
       [],
     );
   });
@@ -100,7 +103,7 @@ describe("checkGraph", () => {
   });
 
   it("reports a nowait service depending on a flag-gated one", () => {
-    const issues = checkGraph([node("gated"), node("early", ["gated"], { nowait: true })]);
+    const issues = checkGraph([node("gated"), node("early", ["gated"], NOWAIT)]);
     expect(issues.map((i) => [i.service, i.dependency])).toEqual([["early", "gated"]]);
     expect(issues[0]?.message).toContain("waits for the green flag");
   });
@@ -118,7 +121,7 @@ describe("checkGraph", () => {
 
   it("checks the mapping form's names as the list form's: unknown, nowait on gated, cycles", () => {
     const issues = checkGraph([
-      node("a", [{ name: "b", condition: "started" }, { name: "nope", condition: "ready" }], { nowait: true }),
+      node("a", [{ name: "b", condition: "started" }, { name: "nope", condition: "ready" }], NOWAIT),
       node("b", [{ name: "a", condition: "completed" }], { oneshot: true }),
     ]);
     expect(issues.map((i) => [i.service, i.dependency, i.message.split(",")[0]])).toEqual([
@@ -130,6 +133,26 @@ describe("checkGraph", () => {
   });
 
   it("lets a flag-gated service depend on a nowait one", () => {
-    expect(checkGraph([node("early", [], { nowait: true }), node("gated", ["early"])])).toEqual([]);
+    expect(checkGraph([node("early", [], NOWAIT), node("gated", ["early"])])).toEqual([]);
+  });
+
+  describe("gates", () => {
+    const when = (...entries: string[]) => ({ when: entries.map((e) => ({ gate: e.replace(/^!/, ""), open: !e.startsWith("!") })) });
+
+    it("lets a service depend on one whose gates are among its own", () => {
+      expect(checkGraph([node("camerad"), node("modeld", ["camerad"], when("flag", "cool")), node("up", [], when("!flag")), node("sync", ["up"], when("space", "!flag"))])).toEqual([]);
+    });
+
+    it("reports a dependency on a service that waits for a gate the dependent does not", () => {
+      const issues = checkGraph([node("modeld", [], when("flag", "cool")), node("ui", ["modeld"])]);
+      expect(issues).toEqual([
+        { service: "ui", dependency: "modeld", message: '"modeld" runs only while gate cool is open, which "ui" does not wait for; expected cool in the when of "ui" too' },
+      ]);
+    });
+
+    it("reports a dependency that waits for the opposite of the dependent's gate", () => {
+      const issues = checkGraph([node("uploader", [], when("!flag")), node("ui", ["uploader"])]);
+      expect(issues[0]?.message).toBe('"uploader" runs only while gate flag is closed, and "ui" only while it is not: it could never wait for it');
+    });
   });
 });

@@ -22,6 +22,7 @@ describe("defaults", () => {
         command: "plannerd",
         args: null,
         nowait: false,
+        when: [{ gate: "flag", open: true }],
         nomonitor: false,
         enabled: true,
         platforms: null,
@@ -59,6 +60,9 @@ describe("defaults", () => {
       insecureTcp: false,
       logMaxSizeBytes: 10 * 1024 * 1024,
       logKeep: 3,
+      gates: [],
+      flagPull: null,
+      wakeLock: null,
       onFailure: null,
       notify: null,
     });
@@ -85,6 +89,18 @@ describe("every key set", () => {
       insecureTcp: true,
       logMaxSizeBytes: 512 * 1024,
       logKeep: 0,
+      flagPull: ["tcp://127.0.0.1:6004"],
+      wakeLock: "while_flag",
+      gates: [
+        { name: "cool", kind: "temperature", maxC: 45, clearBelowC: 42.5, file: "/sys/class/thermal/thermal_zone0/temp" },
+        { name: "warm", kind: "temperature", maxC: 60, clearBelowC: 55, file: null },
+        { name: "power", kind: "battery", minPercent: 20, orCharging: true },
+        { name: "low", kind: "battery", minPercent: 5, orCharging: false },
+        { name: "space", kind: "disk", minFreePercent: 5, path: path.join(fixtures, "logs") },
+        { name: "logs", kind: "disk", minFreePercent: 1.5, path: null },
+        { name: "parked", kind: "file_exists", path: path.join(fixtures, "run/parked") },
+        { name: "started", kind: "external" },
+      ],
       onFailure: "./report.sh",
       notify: "termux",
     });
@@ -103,9 +119,14 @@ describe("every key set", () => {
       restart: "never",
       enabled: false,
       platforms: ["android", "desktop"],
+      when: [
+        { gate: "flag", open: false },
+        { gate: "space", open: true },
+      ],
       critical: true,
       onFailure: "./report-upload.sh",
     });
+    expect(service(m, "calibrationd")?.when).toEqual([{ gate: "flag", open: false }]);
   });
 
   it("resolves paths against the manifest's folder, keeping absolute ones", async () => {
@@ -178,6 +199,19 @@ describe("forms", () => {
   it("orders services after their dependencies in the mapping form too", () => {
     const m = parsed("services:\n  app: {command: a, depends_on: {prep: completed}}\n  prep: {command: p, oneshot: true}\n");
     expect(m.services.map((s) => s.name)).toEqual(["prep", "app"]);
+  });
+
+  it("reads when as conditions, each gate once, and nowait as no gate at all", () => {
+    const m = parsed(
+      "settings:\n  gates: {cool: {temperature_max_c: 45, clear_below_c: 42}}\n" +
+        "services:\n  a: {command: a, when: [cool, flag, cool]}\n  b: {command: b, when: []}\n  c: {command: c, nowait: true}\n  d: {command: d, when: ['!cool']}\n",
+    );
+    expect(m.services.map((s) => s.when)).toEqual([
+      [{ gate: "cool", open: true }, { gate: "flag", open: true }],
+      [],
+      [],
+      [{ gate: "cool", open: false }],
+    ]);
   });
 
   it("accepts durations as milliseconds", () => {

@@ -14,6 +14,7 @@ const crasher: ServiceSpec = {
   command: "sh",
   args: ["-c", "exit 1"],
   nowait: true,
+  when: [],
   nomonitor: false,
   enabled: true,
   platforms: null,

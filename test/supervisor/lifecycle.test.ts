@@ -5,6 +5,7 @@ import { INITIAL_LIFE, lifeStep, type Busy, type Input, type Life, type Op } fro
 const OPS = {
   green_flag: { type: "green_flag", reason: "green flag" },
   stop_flag: { type: "stop_flag" },
+  gate: { type: "gate", name: "cool", open: false, reason: "46.1 C > 45" },
   reload: { type: "reload" },
   service: { type: "service", cmd: "restart", name: "a" },
   shutdown: { type: "shutdown", reason: "SIGTERM" },
@@ -16,15 +17,16 @@ const life = (busy: Busy | null, over: Partial<Life> = {}): Life => ({
   phase: busy === "shutdown" ? "stopping" : "running",
   flag: true,
   busy,
+  flips: busy === "flip" ? 1 : 0,
   ...over,
 });
 
 /** What each cell does, as the table at the top of lifecycle.ts says. */
 const TABLE: Record<"none" | Busy, Record<OpName, string[]>> = {
-  none: { green_flag: ["run"], stop_flag: ["run"], reload: ["run"], service: ["run"], shutdown: ["run"] },
-  stop_flag: { green_flag: ["run"], stop_flag: ["ignore"], reload: ["queue"], service: ["run"], shutdown: ["abort", "refuse_queued"] },
-  reload: { green_flag: ["queue"], stop_flag: ["queue"], reload: ["queue"], service: ["queue"], shutdown: ["abort", "refuse_queued"] },
-  shutdown: { green_flag: ["ignore"], stop_flag: ["ignore"], reload: ["refuse"], service: ["refuse"], shutdown: ["ignore"] },
+  none: { green_flag: ["run"], stop_flag: ["run"], gate: ["run"], reload: ["run"], service: ["run"], shutdown: ["run"] },
+  flip: { green_flag: ["run"], stop_flag: ["run"], gate: ["run"], reload: ["queue"], service: ["run"], shutdown: ["abort", "refuse_queued"] },
+  reload: { green_flag: ["queue"], stop_flag: ["queue"], gate: ["queue"], reload: ["queue"], service: ["queue"], shutdown: ["abort", "refuse_queued"] },
+  shutdown: { green_flag: ["ignore"], stop_flag: ["ignore"], gate: ["ignore"], reload: ["refuse"], service: ["refuse"], shutdown: ["ignore"] },
 };
 
 describe("lifeStep", () => {
@@ -38,19 +40,49 @@ describe("lifeStep", () => {
     }
   }
 
-  it("a green flag raises the flag and the phase; a stop_flag lowers both and is busy until done", () => {
+  it("a green flag raises the flag and the phase, a stop_flag lowers both; each is a flip, busy until done", () => {
     const up = lifeStep(INITIAL_LIFE, OPS.green_flag).life;
-    expect(up).toMatchObject({ phase: "running", flag: true, busy: null });
-    const down = lifeStep(up, OPS.stop_flag).life;
-    expect(down).toMatchObject({ phase: "waiting", flag: false, busy: "stop_flag" });
+    expect(up).toMatchObject({ phase: "running", flag: true, busy: "flip", flips: 1 });
+    const settled = lifeStep(up, { type: "done" });
+    expect(settled.life).toMatchObject({ busy: null, flips: 0 });
+    const down = lifeStep(settled.life, OPS.stop_flag).life;
+    expect(down).toMatchObject({ phase: "waiting", flag: false, busy: "flip", flips: 1 });
     const done = lifeStep(down, { type: "done" });
-    expect(done.life.busy).toBeNull();
+    expect(done.life).toMatchObject({ busy: null, flips: 0 });
     expect(done.effects).toEqual([{ type: "dequeue" }]);
   });
 
-  it("a green flag during a stop_flag raises the flag at once, and the stop_flag stays busy", () => {
-    const step = lifeStep(life("stop_flag", { phase: "waiting", flag: false }), OPS.green_flag);
-    expect(step.life).toMatchObject({ phase: "running", flag: true, busy: "stop_flag" });
+  it("a gate's flip changes neither flag nor phase", () => {
+    expect(lifeStep(life(null), OPS.gate).life).toMatchObject({ phase: "running", flag: true, busy: "flip", flips: 1 });
+    expect(lifeStep(INITIAL_LIFE, OPS.gate).life).toMatchObject({ phase: "waiting", flag: false, busy: "flip", flips: 1 });
+  });
+
+  it("a green flag during a stop_flag raises the flag at once; the daemon is busy until both are done", () => {
+    const step = lifeStep(life("flip", { phase: "waiting", flag: false }), OPS.green_flag);
+    expect(step.life).toMatchObject({ phase: "running", flag: true, busy: "flip", flips: 2 });
+    const first = lifeStep(step.life, { type: "done" });
+    expect(first).toEqual({ life: { ...step.life, flips: 1 }, effects: [] });
+    const second = lifeStep(first.life, { type: "done" });
+    expect(second.life).toMatchObject({ busy: null, flips: 0 });
+    expect(second.effects).toEqual([{ type: "dequeue" }]);
+  });
+
+  it("a stop_flag during a flip with the flag already down is ignored; with the flag up it runs", () => {
+    expect(lifeStep(life("flip", { phase: "waiting", flag: false }), OPS.stop_flag).effects).toEqual([{ type: "ignore", op: OPS.stop_flag }]);
+    const step = lifeStep(life("flip"), OPS.stop_flag);
+    expect(step.effects).toEqual([{ type: "run", op: OPS.stop_flag }]);
+    expect(step.life).toMatchObject({ phase: "waiting", flag: false, flips: 2 });
+  });
+
+  it("a shutdown during flips waits for the last one, then runs", () => {
+    const during = lifeStep(life("flip", { flips: 2 }), OPS.shutdown);
+    expect(during.life).toMatchObject({ phase: "stopping", busy: "flip", flips: 2 });
+    expect(during.effects.map((e) => e.type)).toEqual(["abort", "refuse_queued"]);
+    const one = lifeStep(during.life, { type: "done" });
+    expect(one.effects).toEqual([]);
+    const last = lifeStep(one.life, { type: "done" });
+    expect(last.life).toMatchObject({ busy: "shutdown", flips: 0 });
+    expect(last.effects).toEqual([{ type: "run", op: { type: "shutdown", reason: "SIGTERM" } }]);
   });
 
   it("a flag queued behind a reload does not change the flag until it runs", () => {

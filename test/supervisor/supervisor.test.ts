@@ -26,8 +26,12 @@ class Harness {
   readonly closed: string[] = [];
   private wakers: (() => void)[] = [];
 
-  constructor(services: (dir: string) => Record<string, Record<string, unknown>>, specs?: (all: ServiceSpec[]) => ServiceSpec[]) {
-    const all = specsOf(services(this.dir), this.dir);
+  constructor(
+    services: (dir: string) => Record<string, Record<string, unknown>>,
+    specs?: (all: ServiceSpec[]) => ServiceSpec[],
+    settings: Record<string, unknown> = {},
+  ) {
+    const all = specsOf(services(this.dir), this.dir, settings);
     this.sup = new Supervisor(specs ? specs(all) : all, {
       shell: "/bin/sh",
       env: { PATH: process.env.PATH },
@@ -80,6 +84,11 @@ class Harness {
     return this.sup.get(name)!.status.state;
   }
 
+  /** Raises or lowers the green flag's gate as the daemon does; the services to stop, as setGate returns them. */
+  flag(up: boolean, reason = up ? "flag" : "stop flag", later = false): string[] {
+    return this.sup.setGate("flag", up, reason, reason, later).down;
+  }
+
   pid(name: string): number {
     const st = this.state(name);
     if (st.name !== "running") throw new Error(`${name} is ${st.name}`);
@@ -102,7 +111,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: ["base"] } }));
     h.sup.begin();
     expect(h.changes).toEqual([]);
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     expect(h.state("base").name).toBe("starting");
     expect(h.state("app").name).toBe("waiting");
     const appStarting = await h.next("app", "starting");
@@ -118,7 +127,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       () => ({ elsewhere: forever, app: { ...forever, depends_on: ["elsewhere"] } }),
       (all) => all.filter((s) => s.name === "app"),
     );
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     expect(h.state("app").name).toBe("starting");
   });
 
@@ -135,7 +144,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       mid: { ...forever, depends_on: ["base"] },
       top: { ...forever, depends_on: ["mid"] },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await h.next("top", "running");
     const mark = h.changes.length;
     await h.sup.stopAll("shutdown");
@@ -152,7 +161,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: "10ms", max_restarts: 1000, stable_after: "1h" },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const backoff = await h.next("svc", "backoff");
     expect(h.changes[backoff]).toMatchObject({ from: "running", reason: "exited with code 3; restarting in 10ms" });
     const restart = await h.next("svc", "starting", backoff);
@@ -165,7 +174,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness(() => ({
       svc: { command: `${SERVICES}/crashes.sh`, restart_delay: 1, max_restarts: 2, stable_after: "1h" },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const fatal = await h.next("svc", "fatal");
     expect(h.changes[fatal]).toMatchObject({
       from: "running",
@@ -179,7 +188,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/exits-leaving-grandchild.sh`, restart: "never", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.next("svc", "exited");
     await expect.poll(() => isAlive(grandchild!), { timeout: 20_000, interval: 5 }).toBe(false);
@@ -189,7 +198,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/forks-grandchild.sh`, stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [leader, grandchild] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -202,7 +211,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     const h = new Harness((dir) => ({
       svc: { command: `${SERVICES}/leaves-daemon-ignoring-term.sh`, stop_timeout: "200ms", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const [leader, daemon] = await pidsIn(join(h.dir, "pids"), 2);
     await h.sup.stop("svc", "request");
     expect(isAlive(leader!)).toBe(false);
@@ -228,19 +237,19 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.sup.get("svc")!.status.restarts).toBe(0);
   });
 
-  it("rearmGated() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
+  it("rearm() puts down services back in waiting, starts the wanted ones, and leaves a running one alone", async () => {
     const h = new Harness(() => ({
       stopped: forever,
       exited: { command: "exit 0" },
       failed: { command: "/nonexistent/program", args: [] },
       running: forever,
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await Promise.all([h.next("exited", "exited"), h.next("failed", "fatal"), h.next("running", "running"), h.next("stopped", "running")]);
     await h.sup.stop("stopped", "request");
     const pid = h.pid("running");
     const mark = h.changes.length;
-    h.sup.rearmGated("stop flag");
+    h.sup.rearm(["stopped", "exited", "failed", "running"], "stop flag");
     // A stop request cleared `stopped`'s want; the others are still wanted.
     expect(h.state("stopped").name).toBe("waiting");
     expect(h.changes[h.find("stopped", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "stop flag" });
@@ -294,12 +303,12 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
   it("fires a fire-and-forget service once per rising flag, once its dependency runs; a flag lowered before the next turn fires nothing", async () => {
     const h = new Harness(() => ({ dep: forever, fire: { command: "true", nomonitor: true, depends_on: ["dep"] } }));
-    h.sup.setFlag(true, "flag", true);
-    h.sup.setFlag(false, "stop flag");
+    h.flag(true, "flag", true);
+    h.flag(false);
     await new Promise((r) => setImmediate(r));
     expect(h.changes).toEqual([]);
     expect(h.opened).not.toContain("fire");
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     // Not before its dependency runs.
     expect(h.opened).not.toContain("fire");
     await h.next("dep", "running");
@@ -313,7 +322,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     h.sup.hold(["held", "gone"], "stopped before");
     expect(h.state("held").name).toBe("stopped");
     expect(h.sup.stoppedByRequest()).toEqual(["held"]);
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     await h.next("other", "running");
     expect(h.state("held").name).toBe("stopped");
     await h.sup.start("held", "request");
@@ -326,18 +335,19 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       base: forever,
       top: { command: `exec ${SERVICES}/ignores-term.sh`, depends_on: ["base"], stop_timeout: "10m", env: { PIDFILE: join(dir, "pids") } },
     }));
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     const pids = await pidsIn(join(h.dir, "pids"), 2);
     await h.next("base", "running");
-    h.sup.setFlag(false, "stop flag");
-    const stopping = h.sup.stopGated("stop flag");
+    const down = h.flag(false);
+    expect(down).toEqual(["base", "top"]);
+    const stopping = h.sup.stopServices(down, "stop flag");
     await h.next("top", "stopping");
     // The flag again while top (a dependent) is still stopping: base, not yet stopped, stays.
-    h.sup.setFlag(true, "flag");
+    h.flag(true);
     for (const pid of pids) process.kill(pid, "SIGKILL");
     await stopping;
     expect(h.find("base", "stopping")).toBe(-1);
-    h.sup.rearmGated("waiting for the green flag");
+    h.sup.rearm(down, "waiting for the green flag");
     await h.next("top", "running", h.find("top", "waiting"));
     // The new top ignores SIGTERM too, with a 10-minute stop: end it here rather than in the clean-up's stop.
     await expect.poll(() => readFileSync(join(h.dir, "pids"), "utf8").trim().split(/\s+/).map(Number).some((p) => pids.includes(p))).toBe(false);
@@ -353,7 +363,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("starts a dependent on `completed` only once the oneshot exited with a success code", async () => {
       const h = new Harness((dir) => chain(dir, "completed"));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const appRunning = await h.next("app", "running");
       const seen = (service: string, to: string) => {
         const i = h.find(service, to);
@@ -375,7 +385,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("ends a oneshot's success as exited even with restart: always", async () => {
       const h = new Harness(() => ({ task: { command: "exit 0", oneshot: true, restart: "always" } }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("task", "exited");
       expect(h.find("task", "backoff")).toBe(-1);
       expect(h.sup.get("task")!.status).toMatchObject({ restarts: 0, cause: "exit" });
@@ -386,7 +396,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
         prepare: { command: "exit 3", oneshot: true, max_restarts: 2, restart_delay: "1ms", restart_delay_max: "1ms" },
         app: { ...forever, depends_on: { prepare: "completed" } },
       }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("prepare", "fatal");
       expect(h.changes.filter((c) => c.service === "prepare" && c.to === "backoff")).toHaveLength(2);
       expect(h.sup.get("prepare")!.status).toMatchObject({ restarts: 2, cause: "crash" });
@@ -396,7 +406,7 @@ describe("Supervisor", { timeout: 60_000 }, () => {
 
     it("starts a dependent on `started` once the dependency runs, and on a oneshot that already completed", async () => {
       const h = new Harness(() => ({ base: forever, app: { ...forever, depends_on: { base: "started" } } }));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const appStarting = await h.next("app", "starting");
       expect(h.find("base", "running")).not.toBe(-1);
       expect(h.find("base", "running")).toBeLessThan(appStarting);
@@ -404,25 +414,136 @@ describe("Supervisor", { timeout: 60_000 }, () => {
       const done = new Harness((dir) => chain(dir, "started"));
       await done.sup.start("prepare", "request");
       await done.next("prepare", "exited");
-      done.sup.setFlag(true, "flag");
+      done.flag(true);
       expect(done.state("app").name).toBe("starting");
     });
 
     it("a oneshot gated on the flag runs again after a stop_flag and a new green flag, and so does its dependent", async () => {
       const h = new Harness((dir) => chain(dir, "completed"));
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       await h.next("app", "running");
       const mark = h.changes.length;
-      h.sup.setFlag(false, "stop flag");
-      await h.sup.stopGated("stop flag");
-      h.sup.rearmGated("waiting for the green flag");
+      const down = h.flag(false);
+      await h.sup.stopServices(down, "stop flag");
+      h.sup.rearm(down, "waiting for the green flag");
       expect(h.state("prepare").name).toBe("waiting");
       expect(h.state("app").name).toBe("waiting");
-      h.sup.setFlag(true, "flag");
+      h.flag(true);
       const again = await h.next("app", "running", mark);
       const exited = h.find("prepare", "exited", mark);
       expect(exited).not.toBe(-1);
       expect(exited).toBeLessThan(again);
+    });
+  });
+});
+
+describe("Supervisor and gates", { timeout: 60_000 }, () => {
+  const GATES = { gates: { cool: { temperature_max_c: 45, clear_below_c: 42 }, started: { external: true } } };
+  /** A harness whose gates start as `open` says (cool open, started closed by default). */
+  const gated = (services: (dir: string) => Record<string, Record<string, unknown>>, open: Record<string, boolean> = { cool: true, started: false }) => {
+    const h = new Harness(services, undefined, GATES);
+    h.sup.defineGates(["cool", "started"], (name) => ({ open: open[name] ?? false, reason: "at start" }));
+    return h;
+  };
+  const close = (h: Harness, gate: string, reason = "46.1 C > 45") => h.sup.setGate(gate, false, reason, `gate ${gate} closed: ${reason}`);
+  const open = (h: Harness, gate: string, reason = "41 C < 42") => h.sup.setGate(gate, true, reason, `gate ${gate} open: ${reason}`);
+
+  it("begin() starts what no closed gate holds back: nowait, `!flag`, an open gate's; not the flag's", async () => {
+    const h = gated(() => ({
+      logd: { ...forever, nowait: true },
+      uploader: { ...forever, when: ["!flag"] },
+      fan: { ...forever, when: ["cool"] },
+      modeld: { ...forever, when: ["flag", "cool"] },
+      bridge: { ...forever, when: ["started"] },
+    }));
+    h.sup.begin();
+    await Promise.all(["logd", "uploader", "fan"].map((n) => h.next(n, "running")));
+    expect(h.state("modeld").name).toBe("waiting");
+    expect(h.state("bridge").name).toBe("waiting");
+  });
+
+  it("a gate that closes leaves its services to the caller to stop, dependents first, and they wait again; it opens and they start", async () => {
+    const h = gated(() => ({
+      camerad: forever,
+      modeld: { ...forever, when: ["flag", "cool"] },
+      planner: { ...forever, when: ["flag", "cool"], depends_on: ["modeld"] },
+    }));
+    h.flag(true);
+    await h.next("planner", "running");
+    const mark = h.changes.length;
+    const { flipped, down } = close(h, "cool");
+    expect(flipped).toBe(true);
+    expect(down).toEqual(["modeld", "planner"]);
+    expect(h.sup.gateViews().get("cool")).toMatchObject({ open: false, reason: "46.1 C > 45" });
+    await h.sup.stopServices(down, "gate cool closed: 46.1 C > 45");
+    expect(h.find("planner", "stopped", mark)).toBeLessThan(h.find("modeld", "stopping", mark));
+    h.sup.rearm(down, "gate cool closed: 46.1 C > 45");
+    expect(h.changes[h.find("modeld", "waiting", mark)]).toMatchObject({ from: "stopped", reason: "gate cool closed: 46.1 C > 45" });
+    expect(h.state("camerad").name).toBe("running");
+    // The flag, raised again meanwhile, does not start what the closed gate holds back.
+    h.flag(true);
+    expect(h.state("modeld").name).toBe("waiting");
+    const again = h.changes.length;
+    expect(open(h, "cool").down).toEqual([]);
+    const starting = await h.next("modeld", "starting", again);
+    expect(h.changes[starting]!.reason).toBe("gate cool open: 41 C < 42");
+    await h.next("planner", "running", again);
+  });
+
+  it("a service started by request while its gate is closed is stopped only when one of its own gates closes", async () => {
+    const h = gated(() => ({ modeld: { ...forever, when: ["flag", "cool"] } }), { cool: false });
+    await h.sup.start("modeld", "request");
+    // The flag rising does not stop it, though its when does not hold.
+    expect(h.flag(true)).toEqual([]);
+    expect(h.flag(false)).toEqual(["modeld"]);
+  });
+
+  it("the flag rising stops what runs only while it is down, and lowering it starts that again", async () => {
+    const h = gated(() => ({ uploader: { ...forever, when: ["!flag"] }, ui: forever }));
+    h.sup.begin();
+    await h.next("uploader", "running");
+    const down = h.flag(true);
+    expect(down).toEqual(["uploader"]);
+    await h.next("ui", "running");
+    await h.sup.stopServices(down, "gate flag open: flag");
+    h.sup.rearm(down, "gate flag open: flag");
+    expect(h.state("uploader").name).toBe("waiting");
+    const mark = h.changes.length;
+    expect(h.sup.setGate("flag", false, "stop flag", "gate flag closed: stop flag").down).toEqual(["ui"]);
+    const starting = await h.next("uploader", "starting", mark);
+    expect(h.changes[starting]!.reason).toBe("gate flag closed: stop flag");
+  });
+
+  it("the same state again flips nothing and stops nothing; an unknown gate changes nothing", async () => {
+    const h = gated(() => ({ fan: { ...forever, when: ["cool"] } }));
+    h.sup.begin();
+    await h.next("fan", "running");
+    expect(open(h, "cool")).toEqual({ flipped: false, down: [] });
+    expect(h.sup.gateViews().get("cool")!.reason).toBe("at start");
+    expect(h.sup.setGate("gone", false, "x", "x")).toEqual({ flipped: false, down: [] });
+    expect([...h.sup.gateViews().keys()]).toEqual(["flag", "cool", "started"]);
+  });
+
+  it("a fire-and-forget service fires each time its when comes to hold", async () => {
+    const h = gated((dir) => ({ note: { command: `echo fired >> "$DIR/fired"`, nomonitor: true, when: ["started"], env: { DIR: dir } } }));
+    h.sup.begin();
+    await new Promise((r) => setImmediate(r));
+    expect(h.opened).not.toContain("note");
+    open(h, "started", "gate request");
+    await expect.poll(() => readFileSync(join(h.dir, "fired"), "utf8")).toBe("fired\n");
+    close(h, "started", "gate request");
+    open(h, "started", "gate request");
+    await expect.poll(() => readFileSync(join(h.dir, "fired"), "utf8")).toBe("fired\nfired\n");
+  });
+
+  it("defineGates() keeps the state of a gate it knows, adds new ones, and drops those gone", () => {
+    const h = gated(() => ({}));
+    close(h, "cool");
+    h.sup.defineGates(["cool", "power"], () => ({ open: true, reason: "new" }));
+    expect(Object.fromEntries([...h.sup.gateViews()].map(([n, v]) => [n, [v.open, v.reason]]))).toEqual({
+      flag: [false, "no green flag yet"],
+      cool: [false, "46.1 C > 45"],
+      power: [true, "new"],
     });
   });
 });
