@@ -2,43 +2,19 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { systemClock, type Clock } from "../../src/clock.js";
-import type { ServiceSpec } from "../../src/manifest/spec.js";
 import { openServiceLog } from "../../src/runner/output.js";
 import { Supervisor, type ServiceView } from "../../src/supervisor/supervisor.js";
 import { tempDir } from "../helpers/daemon.js";
+import { specOf } from "../helpers/specs.js";
 
 const HOUR = 3_600_000;
 
-const crasher: ServiceSpec = {
-  name: "crasher",
-  command: "sh",
-  args: ["-c", "exit 1"],
-  nowait: true,
-  when: [],
-  nomonitor: false,
-  enabled: true,
-  platforms: null,
-  restart: "on-failure",
-  env: {},
-  cwd: tempDir(),
-  dependsOn: [],
-  oneshot: false,
-  stopSignal: "SIGTERM",
-  stopTimeoutMs: 5000,
-  restartDelayMs: 1,
-  restartDelayMaxMs: 4,
-  maxRestarts: 3,
-  // Far above any run of `exit 1`, however busy the machine: only a leaping clock could reach it.
-  stableAfterMs: 60_000,
-  successExitCodes: [0],
-  restartJitter: 0,
-  ready: null,
-  readyTimeoutMs: 60_000,
-  notifyFd: null,
-  watchdogMs: null,
-  critical: false,
-  onFailure: null,
-};
+const crasher = specOf(
+  "crasher",
+  // Far above any run of `exit 1`, however busy the machine, stable_after: only a leaping clock could reach it.
+  { command: "sh", args: ["-c", "exit 1"], nowait: true, restart_delay: 1, restart_delay_max: 4, max_restarts: 3, stable_after: "60s" },
+  tempDir(),
+);
 
 describe("Supervisor with a wall clock that leaps", () => {
   it("still makes a crash loop fatal after max_restarts: uptime is read on the monotonic clock", async () => {
