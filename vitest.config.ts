@@ -12,5 +12,8 @@ export default defineConfig({
     // cores busy (the suite used about a third of two cores with one file per core).
     maxWorkers: 4,
     minWorkers: 1,
+    // The CLI colours its output where CI is set (picocolors' rule); tests read plain text, and
+    // the colours themselves are tested on the formatters. Inherited by every CLI a test runs.
+    env: { NO_COLOR: "1" },
   },
 });
