@@ -330,6 +330,8 @@ async function benchCold() {
   const fromFirstMessage = [];
   const fromStartedAt = [];
   const firstSeqs = [];
+  /** The daemon's memory right after the cold start: what each of the 100 forks copied, about. */
+  const forked = [];
   for (let r = 0; r < reps; r++) {
     const d = new Daemon(root, (marks) => manyServices(marks, 100, { nowait: true }), daemonOpts("cold"));
     const marks = d.watchMarks();
@@ -339,6 +341,7 @@ async function benchCold() {
     try {
       const all = await marks.distinct(100, 0, 30_000);
       d.windows.push([d.spawnedMono, monoUs(), "cold"]);
+      forked.push(memory(d.pid));
       const last = Math.max(...all.map((m) => m.ms));
       const first = Math.min(...all.map((m) => m.ms));
       const snap = await rec.waitFor((m) => m.topic === "status", "a snapshot");
@@ -360,6 +363,8 @@ async function benchCold() {
     first_message_to_last_mark: summarize(fromFirstMessage),
     first_message_seqs: firstSeqs,
     started_at_to_last_mark: summarize(fromStartedAt),
+    anon_after_start: summarize(forked.map((m) => m.anon / 2 ** 20)),
+    mappings_after_start: summarize(forked.map((m) => m.mappings)),
     node_e_0_ms: timeProcess(process.execPath, ["-e", "0"], 5),
     node_import_daemon_ms: timeProcess(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`], 5),
     flowinit_help_ms: timeProcess(process.execPath, [BIN, "--help"], 5),
@@ -371,6 +376,7 @@ async function benchCold() {
   row("  daemon spawn -> first mark, p50", ms(r.spawn_to_first_mark.p50), "", null);
   row("  first status-topic message -> last mark, p50", ms(r.first_message_to_last_mark.p50), "<= 300 ms", r.first_message_to_last_mark.p50 <= 300);
   row("  daemon started_at -> last mark, p50", ms(r.started_at_to_last_mark.p50), "", null);
+  row("  daemon anonymous memory; mappings, at the last mark (what each fork copies)", `${r.anon_after_start.p50.toFixed(1)} MiB; ${r.mappings_after_start.p50}`, "", null);
   row("  node -e 0 / import unbundled dist/daemon.js / flowinit --help (whole process)", `${ms(r.node_e_0_ms)} / ${ms(r.node_import_daemon_ms)} / ${ms(r.flowinit_help_ms)}`, "", null);
   const fl = (f) => `${ms(f.to_last_mark.p50)}; ${ms(f.first_to_last_mark.p50)}`;
   row("  floor: shell backgrounding 100: its spawn -> last mark; first -> last mark", fl(r.floor_shell), "", null);
@@ -616,6 +622,7 @@ async function benchIdleAndPing(doIdle, doPing) {
       const pss = Math.max(alone.pss, watched.pss);
       row("idle, 100 services: daemon PSS (larger of 2 readings)", `${mib(pss)} (${mib(alone.pss)}, ${mib(watched.pss)})`, "<= 45 MiB", pss <= 45 * 2 ** 20);
       row("  of which anon / file-backed; USS; RSS", `${mib(watched.pss_anon)} / ${mib(watched.pss_file)}; ${mib(watched.uss)}; ${mib(watched.rss)}`, "", null);
+      row("  anonymous memory; mappings (what a restart's fork copies)", `${mib(watched.anon)}; ${watched.mappings}`, "", null);
       row("  status snapshot size (100 services)", `${(watched.bytes_per_snapshot / 1024).toFixed(1)} KiB`, "", null);
       const bare = await idleNodePss("");
       const imported = await idleNodePss(`await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`);

@@ -35,9 +35,10 @@ import { INITIAL_LIFE, lifeStep, SHUTTING_DOWN, type Input, type Life, type Op }
 import { handleRequest, type Outcome } from "./requests.js";
 import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Resolved } from "./daemon-options.js";
 
-/** Runs the daemon until shutdown; resolves with the exit code. */
-export async function runDaemon(opts: DaemonOptions): Promise<number> {
+/** Runs the daemon until shutdown; resolves with the exit code. `started` is called once it has started its `nowait` services. */
+export async function runDaemon(opts: DaemonOptions, started?: () => void): Promise<number> {
   const daemon = await Daemon.start(opts);
+  started?.();
   return daemon.done;
 }
 
