@@ -153,14 +153,21 @@ export function procCounts() {
 
 /**
  * Memory in bytes from /proc/PID/smaps_rollup: PSS (with its anonymous and
- * file-backed parts where the kernel gives them), RSS, and USS (private
- * pages). PSS divides node's own text among every running node process, so
+ * file-backed parts where the kernel gives them), RSS, USS (private pages),
+ * the anonymous memory and the number of mappings (what a fork copies). PSS divides node's own text among every running node process, so
  * it drops while other node programs run; USS does not.
  */
 export function memory(pid) {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
-  return { pss: kb("Pss"), pss_anon: kb("Pss_Anon"), pss_file: kb("Pss_File"), rss: kb("Rss"), uss: kb("Private_Clean") + kb("Private_Dirty") };
+  // Anonymous: what fork() copies the page tables of (file-backed text is shared without copying); see fork-cost.mjs.
+  let mappings = NaN;
+  try {
+    mappings = readFileSync(`/proc/${pid}/maps`, "latin1").split("\n").length - 1;
+  } catch {
+    /* gone */
+  }
+  return { pss: kb("Pss"), pss_anon: kb("Pss_Anon"), pss_file: kb("Pss_File"), rss: kb("Rss"), uss: kb("Private_Clean") + kb("Private_Dirty"), anon: kb("Anonymous"), mappings };
 }
 
 /** Every live (not zombie) process whose process group is one of `pgids`. */

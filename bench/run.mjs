@@ -24,7 +24,7 @@
  * Never part of `npm test`: no file here matches vitest's *.test.* / *.spec.*.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -212,102 +212,6 @@ function floor(kind, n) {
   });
 }
 
-/* Other supervisors, where installed ------------------------------------------ */
-
-const PEERS = { runit: "runsvdir", s6: "s6-svscan", supervisord: "supervisord" };
-const PEER_PROCESSES = new Set(["runsvdir", "runsv", "s6-svscan", "s6-supervise", "supervisord"]);
-
-function peerInstalled(kind) {
-  return spawnSync("sh", ["-c", `command -v ${PEERS[kind]}`]).status === 0;
-}
-
-/**
- * Runs `commands` (name -> shell command) as the services of another
- * supervisor: run scripts in a scan directory (runsvdir, s6-svscan; each
- * service under its runsv or s6-supervise) or the programs of one
- * supervisord.conf, each with its defaults but for an immediate restart.
- * s6's services notify readiness, which s6 wants before it restarts at once
- * rather than after 1 s. Every process carries `tag`.
- */
-function startPeer(kind, dir, commands, tag) {
-  const scan = join(dir, "sv");
-  mkdirSync(scan);
-  const conf = ["[supervisord]", "nodaemon=true", `logfile=${join(dir, "supervisord.log")}`, `pidfile=${join(dir, "supervisord.pid")}`];
-  for (const [name, command] of Object.entries(commands)) {
-    const script = join(dir, `${name}.sh`);
-    writeFileSync(script, `${command}\n`);
-    mkdirSync(join(scan, name));
-    const ready = kind === "s6" ? "echo >&3; exec 3>&-; " : "";
-    if (kind === "s6") writeFileSync(join(scan, name, "notification-fd"), "3\n");
-    writeFileSync(join(scan, name, "run"), `#!/bin/sh\n${ready}exec sh ${script}\n`, { mode: 0o755 });
-    conf.push(`[program:${name}]`, `command=sh ${script}`, "autorestart=true", "startsecs=0", "startretries=1000000");
-  }
-  writeFileSync(join(dir, "supervisord.conf"), `${conf.join("\n")}\n`);
-  const args = kind === "supervisord" ? ["-c", join(dir, "supervisord.conf")] : [scan];
-  return spawn(PEERS[kind], args, { stdio: "ignore", env: { ...process.env, FLOWINIT_BENCH_TAG: tag }, detached: true });
-}
-
-/**
- * The restart's kill loop on one service of another supervisor. Kills come
- * 1.1 s apart: runsv holds back a restart until a second after the previous
- * start, which a stable service is past.
- */
-function peerRestart(kind, n) {
-  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
-    const sup = startPeer(kind, dir, { svc: marked("svc", marks.file) }, tag);
-    try {
-      const runs = await killLoop(marks, n, undefined, 1100);
-      return summarize(runs.map((r) => r.mark.ms - r.t0));
-    } finally {
-      process.kill(-sup.pid, "SIGKILL");
-    }
-  });
-}
-
-/** Cold start of 100 services under another supervisor: its spawn -> the last mark. */
-function peerCold(kind) {
-  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
-    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 100, {}).services).map(([n, s]) => [n, s.command]));
-    const t0 = wallMs();
-    const sup = startPeer(kind, dir, commands, tag);
-    try {
-      const all = await marks.distinct(100, 0, 30_000);
-      return Math.max(...all.map((m) => m.ms)) - t0;
-    } finally {
-      process.kill(-sup.pid, "SIGKILL");
-    }
-  });
-}
-
-/**
- * The stop of 20 trees (`sleep 1000 & wait`) under another supervisor, the
- * way each stops everything: SIGHUP to runsvdir (each runsv then stops its
- * service and exits), SIGTERM to s6-svscan or supervisord. Done when every
- * service's shell and every supervisor process has exited; then the live
- * processes it left.
- */
-function peerStop(kind) {
-  return withMarks(`peer-${kind}`, async (dir, marks, tag) => {
-    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 20, {}, "sleep 1000 & wait").services).map(([n, s]) => [n, s.command]));
-    const sup = startPeer(kind, dir, commands, tag);
-    const leaders = (await marks.distinct(20, 0, 30_000)).map((m) => m.pid);
-    const sleeps = () => tagged(tag).filter((p) => p.comm === "sleep").length;
-    for (const deadline = Date.now() + 5000; sleeps() < 20 && Date.now() < deadline; ) await sleep(10);
-    await sleep(200);
-    const t0 = wallMs();
-    process.kill(sup.pid, kind === "runit" ? "SIGHUP" : "SIGTERM");
-    const alive = (pid) => {
-      const st = procStat(pid);
-      return st !== null && st.state !== "Z";
-    };
-    const busy = () => leaders.some(alive) || tagged(tag).some((p) => PEER_PROCESSES.has(p.comm));
-    for (const deadline = Date.now() + 30_000; busy() && Date.now() < deadline; ) await sleep(1);
-    const took = wallMs() - t0;
-    await sleep(100);
-    return { took, left: tagged(tag).filter((p) => !PEER_PROCESSES.has(p.comm)).length };
-  });
-}
-
 async function benchRestart() {
   const n = opts.quick ? 60 : 300;
   // At most 100 kills per daemon (about 400 status messages): see "zeromq.js
@@ -430,6 +334,8 @@ async function benchCold() {
   const fromFirstMessage = [];
   const fromStartedAt = [];
   const firstSeqs = [];
+  /** The daemon's memory right after the cold start: what each of the 100 forks copied, about. */
+  const forked = [];
   for (let r = 0; r < reps; r++) {
     const d = new Daemon(root, (marks) => manyServices(marks, 100, { nowait: true }), daemonOpts("cold"));
     const marks = d.watchMarks();
@@ -439,6 +345,7 @@ async function benchCold() {
     try {
       const all = await marks.distinct(100, 0, 30_000);
       d.windows.push([d.spawnedMono, monoUs(), "cold"]);
+      forked.push(memory(d.pid));
       const last = Math.max(...all.map((m) => m.ms));
       const first = Math.min(...all.map((m) => m.ms));
       const snap = await rec.waitFor((m) => m.topic === "status", "a snapshot");
@@ -460,6 +367,8 @@ async function benchCold() {
     first_message_to_last_mark: summarize(fromFirstMessage),
     first_message_seqs: firstSeqs,
     started_at_to_last_mark: summarize(fromStartedAt),
+    anon_after_start: summarize(forked.map((m) => m.anon / 2 ** 20)),
+    mappings_after_start: summarize(forked.map((m) => m.mappings)),
     node_e_0_ms: timeProcess(process.execPath, ["-e", "0"], 5),
     node_import_daemon_ms: timeProcess(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`], 5),
     flowinit_help_ms: timeProcess(process.execPath, [BIN, "--help"], 5),
@@ -471,6 +380,7 @@ async function benchCold() {
   row("  daemon spawn -> first mark, p50", ms(r.spawn_to_first_mark.p50), "", null);
   row("  first status-topic message -> last mark, p50", ms(r.first_message_to_last_mark.p50), "<= 300 ms", r.first_message_to_last_mark.p50 <= 300);
   row("  daemon started_at -> last mark, p50", ms(r.started_at_to_last_mark.p50), "", null);
+  row("  daemon anonymous memory; mappings, at the last mark (what each fork copies)", `${r.anon_after_start.p50.toFixed(1)} MiB; ${r.mappings_after_start.p50}`, "", null);
   row("  node -e 0 / import unbundled dist/daemon.js / flowinit --help (whole process)", `${ms(r.node_e_0_ms)} / ${ms(r.node_import_daemon_ms)} / ${ms(r.flowinit_help_ms)}`, "", null);
   const fl = (f) => `${ms(f.to_last_mark.p50)}; ${ms(f.first_to_last_mark.p50)}`;
   row("  floor: shell backgrounding 100: its spawn -> last mark; first -> last mark", fl(r.floor_shell), "", null);
@@ -749,6 +659,7 @@ async function benchIdleAndPing(doIdle, doPing) {
       const pss = Math.max(alone.pss, watched.pss);
       row("idle, 100 services: daemon PSS (larger of 2 readings)", `${mib(pss)} (${mib(alone.pss)}, ${mib(watched.pss)})`, "<= 45 MiB", pss <= 45 * 2 ** 20);
       row("  of which anon / file-backed; USS; RSS", `${mib(watched.pss_anon)} / ${mib(watched.pss_file)}; ${mib(watched.uss)}; ${mib(watched.rss)}`, "", null);
+      row("  anonymous memory; mappings (what a restart's fork copies)", `${mib(watched.anon)}; ${watched.mappings}`, "", null);
       row("  status snapshot size (100 services)", `${(watched.bytes_per_snapshot / 1024).toFixed(1)} KiB`, "", null);
       const bare = await idleNodePss("");
       const imported = await idleNodePss(`await import(${JSON.stringify(join(ROOT, "dist/daemon.js"))})`);
@@ -947,37 +858,244 @@ function profileReport(label, kind = label) {
   console.log(formatSummary(summary, 20));
 }
 
-/* 8. The same scenarios under other supervisors -------------------------------- */
+/* Side by side: flowinit, the other supervisors installed here, and the floors --- */
 
 /**
- * Restart, cold start and stop under every other supervisor installed here,
- * last: their orphans stay as zombies under this machine's pid 1, and a
- * /proc full of them would slow flowinit's own stop scan.
+ * The supervisors of figure 8, each run on the same service scripts in one
+ * bench run: flowinit at its fastest policy (`restart: always`,
+ * `stable_after: 1s`: the one-second rule runsv and s6-supervise apply),
+ * runit, s6 and supervisord where installed, and two floors for the restart
+ * and the cold start: a bare node that spawns every service as the daemon
+ * does (detached, output piped) and respawns it when it exits, and a shell
+ * that runs each in a `while :; do sh -c ...; done` loop. `comms` names the
+ * supervisor's own processes, whose memory and CPU the idle figure sums.
+ */
+const SIDE = {
+  flowinit: { comms: ["node"] },
+  runit: { prog: "runsvdir", comms: ["runsvdir", "runsv"] },
+  s6: { prog: "s6-svscan", comms: ["s6-svscan", "s6-supervise"] },
+  supervisord: { prog: "supervisord", comms: ["supervisord"] },
+  "node floor": { floor: true },
+  "shell floor": { floor: true },
+};
+
+function sideInstalled(kind) {
+  const { prog } = SIDE[kind];
+  return prog === undefined || spawnSync("sh", ["-c", `command -v ${prog}`]).status === 0;
+}
+
+/**
+ * Runs `commands` (name -> shell command) under `kind`, every process
+ * carrying `tag`: flowinit on a manifest of them; run scripts in a scan
+ * directory (runsvdir, s6-svscan; each service under its runsv or
+ * s6-supervise) or the programs of one supervisord.conf, each with its
+ * defaults but for an immediate restart; or a floor. s6's services notify
+ * readiness, which s6 wants before it restarts at once rather than after 1 s.
+ */
+function startSide(kind, dir, commands, tag) {
+  const env = { ...process.env, FLOWINIT_BENCH_TAG: tag };
+  if (kind === "flowinit") {
+    const services = Object.fromEntries(Object.entries(commands).map(([n, command]) => [n, { command, nowait: true, restart: "always", stable_after: "1s" }]));
+    const file = join(dir, "services.yaml");
+    writeFileSync(file, JSON.stringify({ services }, null, 2));
+    const ep = `ipc://@flowinit-bench-${tag}`;
+    const log = openSync(join(dir, "daemon.log"), "a");
+    const args = [...opts.nodeFlags, BIN, "run", "-c", file, "--control", `${ep}/control`, "--status", `${ep}/status`, "--log-dir", join(dir, "logs")];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], env, detached: true });
+    closeSync(log);
+    return child;
+  }
+  if (kind === "node floor" || kind === "shell floor") {
+    const cmds = Object.values(commands).join("\n");
+    return minimal(
+      kind === "node floor" ? "node" : "shell",
+      { ...env, CMDS: cmds },
+      'printf "%s\\n" "$CMDS" | while IFS= read -r c; do (while :; do sh -c "$c"; done) & done; wait',
+      `const { spawn } = require("node:child_process");
+       function run(cmd) {
+         const c = spawn("sh", ["-c", cmd], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+         c.stdout.resume(); c.stderr.resume();
+         c.on("exit", () => run(cmd));
+       }
+       for (const cmd of process.env.CMDS.split("\\n")) run(cmd);`,
+    );
+  }
+  const scan = join(dir, "sv");
+  mkdirSync(scan);
+  const conf = ["[supervisord]", "nodaemon=true", `logfile=${join(dir, "supervisord.log")}`, `pidfile=${join(dir, "supervisord.pid")}`];
+  for (const [name, command] of Object.entries(commands)) {
+    const script = join(dir, `${name}.sh`);
+    writeFileSync(script, `${command}\n`);
+    mkdirSync(join(scan, name));
+    const ready = kind === "s6" ? "echo >&3; exec 3>&-; " : "";
+    if (kind === "s6") writeFileSync(join(scan, name, "notification-fd"), "3\n");
+    writeFileSync(join(scan, name, "run"), `#!/bin/sh\n${ready}exec sh ${script}\n`, { mode: 0o755 });
+    conf.push(`[program:${name}]`, `command=sh ${script}`, "autorestart=true", "startsecs=0", "startretries=1000000");
+  }
+  writeFileSync(join(dir, "supervisord.conf"), `${conf.join("\n")}\n`);
+  const args = kind === "supervisord" ? ["-c", join(dir, "supervisord.conf")] : [scan];
+  return spawn(SIDE[kind].prog, args, { stdio: "ignore", env, detached: true });
+}
+
+/** The supervisor's own live processes (not its services'), by `comms`. */
+const ownProcesses = (kind, tag) => tagged(tag).filter((p) => SIDE[kind].comms.includes(p.comm));
+
+/**
+ * The restart's kill loop on one service. Kills come 1.1 s apart: runsv
+ * holds back a restart until a second after the previous start, and
+ * flowinit's `stable_after: 1s` does the same.
+ */
+function sideRestart(kind, n) {
+  return withMarks(`side-${kind.replace(" ", "-")}`, async (dir, marks, tag) => {
+    const sup = startSide(kind, dir, { svc: marked("svc", marks.file) }, tag);
+    try {
+      const runs = await killLoop(marks, n, undefined, 1100);
+      return summarize(runs.map((r) => r.mark.ms - r.t0));
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
+}
+
+/** Cold start of 100 services: the supervisor's spawn -> the last of their first marks. */
+function sideCold(kind) {
+  return withMarks(`side-${kind.replace(" ", "-")}`, async (dir, marks, tag) => {
+    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 100, {}).services).map(([n, s]) => [n, s.command]));
+    const t0 = wallMs();
+    const sup = startSide(kind, dir, commands, tag);
+    try {
+      const all = await marks.distinct(100, 0, 30_000);
+      return Math.max(...all.map((m) => m.ms)) - t0;
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
+}
+
+/**
+ * The stop of 20 trees (`sleep 1000 & wait`), the way each supervisor stops
+ * everything: SIGTERM to flowinit, s6-svscan or supervisord, SIGHUP to
+ * runsvdir (each runsv then stops its service and exits). Done when every
+ * service's shell and every supervisor process has exited; then the live
+ * processes left, and for flowinit whether it exited 0.
+ */
+function sideStop(kind) {
+  return withMarks(`side-${kind.replace(" ", "-")}`, async (dir, marks, tag) => {
+    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 20, {}, "sleep 1000 & wait").services).map(([n, s]) => [n, s.command]));
+    const sup = startSide(kind, dir, commands, tag);
+    const exited = new Promise((resolve) => sup.once("exit", (code, signal) => resolve({ code, signal })));
+    const leaders = (await marks.distinct(20, 0, 30_000)).map((m) => m.pid);
+    const sleeps = () => tagged(tag).filter((p) => p.comm === "sleep").length;
+    for (const deadline = Date.now() + 5000; sleeps() < 20 && Date.now() < deadline; ) await sleep(10);
+    await sleep(200);
+    const t0 = wallMs();
+    process.kill(sup.pid, kind === "runit" ? "SIGHUP" : "SIGTERM");
+    const alive = (pid) => {
+      const st = procStat(pid);
+      return st !== null && st.state !== "Z";
+    };
+    const busy = () => leaders.some(alive) || ownProcesses(kind, tag).length > 0;
+    for (const deadline = Date.now() + 30_000; busy() && Date.now() < deadline; ) await sleep(1);
+    const took = wallMs() - t0;
+    await sleep(100);
+    if (kind === "flowinit") {
+      const { code, signal } = await exited;
+      if (code !== 0) abnormal.push({ label: "side-flowinit", when: "at shutdown (SIGTERM)", code, signal, error: "see its daemon.log with --keep" });
+    }
+    return { took, left: tagged(tag).filter((p) => !SIDE[kind].comms.includes(p.comm)).length };
+  });
+}
+
+/**
+ * 100 idle services: after 20 s of rest (for flowinit, V8's start-up
+ * compaction; see figure 4), the CPU of the supervisor's own processes over
+ * the window, scaled to 20 s, and the sum of their PSS.
+ */
+function sideIdle(kind, windowS) {
+  return withMarks(`side-${kind.replace(" ", "-")}`, async (dir, marks, tag) => {
+    const commands = Object.fromEntries(Object.entries(manyServices(marks.file, 100, {}).services).map(([n, s]) => [n, s.command]));
+    const sup = startSide(kind, dir, commands, tag);
+    try {
+      await marks.distinct(100, 0, 30_000);
+      await sleep(20_000);
+      const cpu = () => ownProcesses(kind, tag).reduce((sum, p) => sum + (cpuSeconds(p.pid) ?? 0), 0);
+      const c0 = cpu();
+      const t0 = wallMs();
+      await sleep(windowS * 1000);
+      const seconds = (wallMs() - t0) / 1000;
+      const own = ownProcesses(kind, tag);
+      const pss = own.reduce((sum, p) => sum + memory(p.pid).pss, 0);
+      return { processes: own.length, pss, cpu_s_per_20s: ((cpu() - c0) * 20) / seconds };
+    } finally {
+      process.kill(-sup.pid, "SIGKILL");
+    }
+  });
+}
+
+/**
+ * Figure 8: restart, cold start, stop and idle under every supervisor
+ * installed here, in one run, and flowinit's ratios to runit and s6 against
+ * issue 18's targets. Run last: the orphans of the other supervisors' stops
+ * stay as zombies under this machine's pid 1, and a /proc full of them would
+ * slow flowinit's own stop scan in the other scenarios.
  */
 async function benchPeers() {
-  const installed = Object.keys(PEERS).filter(peerInstalled);
-  results.peers = {};
-  if (installed.length === 0) {
-    row("other supervisors (runit, s6, supervisord)", "none installed", "", null);
-    return;
-  }
+  const kinds = Object.keys(SIDE).filter(sideInstalled);
+  const supervisors = kinds.filter((k) => !SIDE[k].floor);
   const reps = opts.quick ? 1 : 3;
-  const ratio = (ours, theirs) => (ours === undefined ? "" : `; flowinit / it: ${(ours / theirs).toFixed(2)}`);
-  for (const kind of installed) {
-    const restart = await peerRestart(kind, opts.quick ? 10 : 30);
-    const cold = [];
-    const stops = [];
-    for (let i = 0; i < reps; i++) cold.push(await peerCold(kind));
-    for (let i = 0; i < reps; i++) stops.push(await peerStop(kind));
-    const p = (results.peers[kind] = {
-      restart,
-      cold_start: summarize(cold),
-      stop: { took: summarize(stops.map((x) => x.took)), left: stops.map((x) => x.left) },
-    });
-    row(`${kind}: restart after kill -9, p50 / p90`, `${ms(restart.p50)} / ${ms(restart.p90)}${ratio(results.restart?.restart.p50, restart.p50)}`, "", null);
-    row(`${kind}: cold start of 100, its spawn -> last mark`, `${ms(p.cold_start.p50)}${ratio(results.cold?.spawn_to_last_mark.p50, p.cold_start.p50)}`, "", null);
-    row(`${kind}: stop of 20 trees, p50; processes left alive (of 20 sleeps)`, `${ms(p.stop.took.p50)}; ${p.stop.left.join(", ")}`, "", null);
+  const kills = opts.quick ? 10 : 30;
+  const windowS = opts.quick ? 5 : 20;
+  const side = (results.peers = Object.fromEntries(kinds.map((k) => [k, { cold: [], stop: [] }])));
+  // Each round in a new order, so that the machine's slower minutes fall on each in turn.
+  const rotated = (list, r) => [...list.slice(r % list.length), ...list.slice(0, r % list.length)];
+  for (const kind of kinds) side[kind].restart = await sideRestart(kind, kills);
+  for (let r = 0; r < reps; r++) for (const kind of rotated(kinds, r)) side[kind].cold.push(await sideCold(kind));
+  for (let r = 0; r < reps; r++) for (const kind of rotated(supervisors, r)) side[kind].stop.push(await sideStop(kind));
+  for (const kind of supervisors) side[kind].idle = await sideIdle(kind, windowS);
+  for (const kind of kinds) {
+    const s = side[kind];
+    s.cold_start = summarize(s.cold);
+    if (s.stop.length > 0) s.stop_summary = { took: summarize(s.stop.map((x) => x.took)), left: s.stop.map((x) => x.left) };
   }
+
+  const f = side.flowinit;
+  const ratio = (a, b) => (b === undefined || !Number.isFinite(a / b) ? null : a / b);
+  const x = (v) => (v === null ? "n/a" : `${v.toFixed(2)}x`);
+  const pss = f.idle.pss / 2 ** 20;
+  const stopOk = f.stop_summary.took.p50 <= 50 && f.stop_summary.left.every((n) => n === 0);
+  row("side by side: flowinit stop of 20 trees, p50; processes left", `${ms(f.stop_summary.took.p50)}; ${f.stop_summary.left.join(", ")}`, "<= 50 ms; 0", stopOk);
+  row("side by side: flowinit idle, 100 services: PSS; CPU per 20 s", `${pss.toFixed(1)} MiB; ${f.idle.cpu_s_per_20s.toFixed(2)} s`, "<= 35 MiB; <= 0.2 s", pss <= 35 && f.idle.cpu_s_per_20s <= 0.2);
+  if (side.runit) {
+    const p50 = ratio(f.restart.p50, side.runit.restart.p50);
+    const p90 = ratio(f.restart.p90, side.runit.restart.p90);
+    row("side by side: flowinit / runit restart, p50; p90", `${x(p50)}; ${x(p90)}`, "<= 1; <= 1.1", p50 !== null && p50 <= 1 && p90 <= 1.1);
+  }
+  if (side.s6) {
+    const cold = ratio(f.cold_start.p50, side.s6.cold_start.p50);
+    row("side by side: flowinit / s6 cold start of 100", x(cold), "<= 1", cold !== null && cold <= 1);
+  }
+  const floor = side["node floor"];
+  row("side by side: flowinit / node floor: restart p50; cold start", `${x(ratio(f.restart.p50, floor.restart.p50))}; ${x(ratio(f.cold_start.p50, floor.cold_start.p50))}`, "", null);
+}
+
+/** Figure 8 as one table, a column per supervisor, after the main table. */
+function printSideBySide() {
+  const side = results.peers;
+  if (side === undefined) return;
+  const kinds = Object.keys(side);
+  const cell = {
+    "restart after kill -9, p50 / p90": (s) => `${ms(s.restart.p50)} / ${ms(s.restart.p90)}`,
+    "cold start of 100, to the last start": (s) => ms(s.cold_start.p50),
+    "stop of 20 trees; processes left": (s) => (s.stop_summary ? `${ms(s.stop_summary.took.p50)}; ${s.stop_summary.left.join(", ")}` : ""),
+    "idle, 100 services: PSS; CPU per 20 s": (s) => (s.idle ? `${mib(s.idle.pss)}; ${s.idle.cpu_s_per_20s.toFixed(2)} s` : ""),
+  };
+  const head = ["side by side (figure 8)", ...kinds];
+  const lines = Object.entries(cell).map(([figure, f]) => [figure, ...kinds.map((k) => f(side[k]))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ");
+  console.log(`\n${line(head)}`);
+  console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
+  for (const l of lines) console.log(line(l));
 }
 
 async function main() {
@@ -1022,6 +1140,7 @@ async function main() {
   const present = Object.entries(supervisors).filter(([, p]) => p !== null);
   console.log("");
   printTable();
+  printSideBySide();
   for (const a of abnormal) console.log(`  daemon ${a.label} ${a.when}: code ${a.code}, signal ${a.signal}: ${a.error}`);
   console.log(
     `\n${info.nproc} x ${info.cpu}; node ${info.node}; linux ${info.kernel}; commit ${info.commit}${info.dirty ? " (src modified)" : ""}${opts.quick ? "; --quick" : ""}${opts.profile ? "; under --cpu-prof (timings perturbed)" : ""}${opts.nodeFlags.length ? `; daemon node flags: ${opts.nodeFlags.join(" ")}` : ""}${opts.gates ? "; idle with four gates" : ""}`,

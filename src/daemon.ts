@@ -42,9 +42,10 @@ import { historyPath } from "./stats/history.js";
 import { shQuote } from "./platform/service-files.js";
 import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Endpoints, type Resolved } from "./daemon-options.js";
 
-/** Runs the daemon until shutdown; resolves with the exit code. */
-export async function runDaemon(opts: DaemonOptions): Promise<number> {
+/** Runs the daemon until shutdown; resolves with the exit code. `started` is called once it has started its `nowait` services. */
+export async function runDaemon(opts: DaemonOptions, started?: () => void): Promise<number> {
   const daemon = await Daemon.start(opts);
+  started?.();
   return daemon.done;
 }
 

@@ -66,6 +66,8 @@ class LineWriter extends Writable {
   /** What the last write did not take: the next write starts with it. */
   private pending: Buffer | null = null;
   private writing = false;
+  /** A pump is due after this turn. */
+  private due = false;
   private retry: NodeJS.Timeout | null = null;
   private dropped = 0;
   private gone = false;
@@ -105,7 +107,15 @@ class LineWriter extends Writable {
     }
     this.queue.push(line);
     this.held += bytes;
-    if (this.retry === null) this.pump();
+    // After this turn: a line logged on the way to a restart's spawn costs the spawn no write, and the
+    // turn's lines go out in one.
+    if (this.retry === null && !this.due) {
+      this.due = true;
+      setImmediate(() => {
+        this.due = false;
+        if (this.retry === null) this.pump();
+      });
+    }
   }
 
   private pump(): void {

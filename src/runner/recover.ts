@@ -202,7 +202,9 @@ export class StateFile {
     if (this.cleared) return;
     this.openJournal();
     this.dirty = true;
-    this.writing ??= this.flush().finally(() => (this.writing = null));
+    // After this turn, not in it: the change that asks for a write is often a crash, whose restart follows in
+    // the same turn and must not wait on the groups' start times (a /proc read each) and the file's open.
+    this.writing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush()).finally(() => (this.writing = null));
   }
 
   private async flush(): Promise<void> {

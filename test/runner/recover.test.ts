@@ -87,6 +87,16 @@ describe("StateFile", () => {
     expect(next.read()).toMatchObject({ flag: true, stopped: ["web"], groups });
   });
 
+  it("rewrites the file after the turn of the change, not in it: the restart that follows a crash does not wait for it", async () => {
+    const f = new StateFile(tempDir(), "ipc://@n/control");
+    let asked = 0;
+    f.save(() => (asked++, [{ service: "a", pid: 4242, startTime: 7 }]));
+    // Only the daemon's first file goes out at once, before its first journal line could.
+    expect(asked).toBe(1);
+    await expect.poll(() => asked).toBe(2);
+    await expect.poll(() => f.read().groups).toEqual([{ service: "a", pid: 4242, startTime: 7 }]);
+  });
+
   it("passes over journal lines cut short or not what they should be, and counts a group in file and journal once", () => {
     const f0 = new StateFile(tempDir(), "ipc://@k/control");
     writeFileSync(f0.path, JSON.stringify({ daemon: 42, boot_id: BOOT, flag: false, groups: [{ service: "a", pid: 4242, startTime: 7 }] }));

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { Option, type Command } from "commander";
 import type { DaemonOptions } from "../../daemon-options.js";
 import { PLATFORMS, type Platform } from "../../manifest/spec.js";
@@ -45,6 +46,7 @@ export function runCommand(program: Command, exit: (code: number) => void): void
     .action(async (flags: RunFlags) => {
       // Loaded here so that client commands do not pay for the whole daemon.
       const { runDaemon } = await import("../../daemon.js");
-      exit(await runDaemon(toDaemonOptions(flags)));
+      // bin/flowinit.js held V8's optimizing compiler back while the daemon started; it has started its services.
+      exit(await runDaemon(toDaemonOptions(flags), () => setFlagsFromString("--turbofan")));
     });
 }
