@@ -532,7 +532,7 @@ class Daemon {
   private onChange({ name, change, pid, exit, cause }: ChangeNotice): void {
     this.status.publish("event", eventBody(name, change, pid, exit, cause));
     this.status.queueSnapshot();
-    this.state.save(() => this.supervisor.liveGroups().map((g) => ({ ...g, startTime: startTime(g.pid) })));
+    this.state.save(() => this.supervisor.liveGroups().map((g) => ({ ...g, startTime: this.state.startTimeOf(g.pid) })));
     if (change.to === "stopped" || change.from === "stopped") this.saveFacts();
   }
 

@@ -190,11 +190,14 @@ class RotatingServiceLog implements ServiceLog {
   }
 
   flush(): void {
-    const stamp = timestamp();
+    // Stamped only when there is a line to end: every stop flushes, and a process's first Date costs
+    // milliseconds (its time zone is looked up), which a stop of services that printed nothing need not pay.
+    let stamp: string | null = null;
     const out: Buffer[] = [];
     let raw = 0;
     for (const [kind, open] of this.partial) {
       if (open.bytes === 0) continue;
+      stamp ??= timestamp();
       out.push(Buffer.from(prefix(stamp, kind)), ...open.parts, NEWLINE);
       raw += open.bytes;
       this.partial.set(kind, { parts: [], bytes: 0 });

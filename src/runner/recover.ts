@@ -89,6 +89,8 @@ export class StateFile {
   private writing: Promise<void> | null = null;
   private dirty = false;
   private groups: () => GroupRecord[] = () => [];
+  /** What `spawned` was told, by pid, for the groups the last rewrite listed and those spawned since. */
+  private readonly startTimes = new Map<number, number | null>();
   private facts: DaemonFacts = { flag: false, app: null, stopped: [] };
   private cleared = false;
 
@@ -137,7 +139,18 @@ export class StateFile {
    * killed with it unknown: one write(2) of a line, no wait for the disk.
    */
   spawned(g: GroupRecord): void {
+    this.startTimes.set(g.pid, g.startTime);
     this.append(g);
+  }
+
+  /**
+   * The start time `spawned` was told for group `pid`, else read from /proc:
+   * every rewrite lists every live group, and a crash among a hundred
+   * services would otherwise read a hundred stat files.
+   */
+  startTimeOf(pid: number): number | null {
+    const known = this.startTimes.get(pid);
+    return known === undefined ? startTime(pid) : known;
   }
 
   /**
@@ -212,6 +225,9 @@ export class StateFile {
       this.dirty = false;
       const seen = this.appended;
       const content = this.content();
+      // What this file lists is all a later one can: a group that has ended is not spawned again.
+      const listed = new Set(content.groups.map((g) => g.pid));
+      for (const pid of this.startTimes.keys()) if (!listed.has(pid)) this.startTimes.delete(pid);
       const tmp = `${this.path}.tmp`;
       try {
         await writeFile(tmp, JSON.stringify(content));

@@ -2,7 +2,7 @@
  * Stopping a whole process group: the stop signal to the group, SIGKILL to
  * the group after the timeout, done when no member is left.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { systemClock } from "../clock.js";
 import { readStat } from "../platform/process.js";
 import type { Exit } from "./exit.js";
@@ -182,6 +182,10 @@ export interface MarkedProcess {
  * its process group (setsid, setpgid) included, for they keep the
  * environment the daemon gave them. What cleared its environment, or runs
  * as another user (its environ is unreadable), is not found.
+ *
+ * Every shutdown makes this pass over every process of the device, so the
+ * environments are searched as bytes in one reused buffer, and only those
+ * that match are read further (their stat, their entries).
  */
 export function markedProcesses(marker: string[], procDir = "/proc"): MarkedProcess[] {
   let entries: string[];
@@ -190,21 +194,53 @@ export function markedProcesses(marker: string[], procDir = "/proc"): MarkedProc
   } catch {
     return [];
   }
+  // Each entry whole, between NULs: the environ read below starts and ends with one.
+  const needles = marker.map((m) => Buffer.from(`\0${m}\0`, "latin1"));
   const found: MarkedProcess[] = [];
   for (const entry of entries) {
     if (entry.charCodeAt(0) > 57 || Number(entry) === process.pid) continue;
+    // A zombie's environ reads empty: it matches nothing.
+    const environ = readEnviron(`${procDir}/${entry}/environ`);
+    if (environ === null || !needles.every((n) => environ.includes(n))) continue;
     const st = readStat(entry, procDir);
     if (st === null || st.state === "Z") continue;
-    let environ: string;
-    try {
-      environ = readFileSync(`${procDir}/${entry}/environ`, "latin1");
-    } catch {
-      continue;
-    }
-    const env = new Set(environ.split("\0"));
-    if (marker.every((m) => env.has(m))) found.push({ pid: Number(entry), pgid: st.pgrp, env });
+    const env = new Set(environ.toString("latin1", 1, environ.length - 1).split("\0"));
+    found.push({ pid: Number(entry), pgid: st.pgrp, env });
   }
   return found;
+}
+
+/** Grown to the largest environment seen; environ files are read into it whole. */
+let environBuffer = Buffer.alloc(64 * 1024);
+
+/** A process's environment with a NUL before its first entry and after its last; null if unreadable. Valid until the next call. */
+function readEnviron(path: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    environBuffer[0] = 0;
+    let n = 1;
+    for (;;) {
+      if (n === environBuffer.length - 1) {
+        const bigger = Buffer.alloc(environBuffer.length * 2);
+        environBuffer.copy(bigger, 0, 0, n);
+        environBuffer = bigger;
+      }
+      const got = readSync(fd, environBuffer, n, environBuffer.length - 1 - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    if (environBuffer[n - 1] !== 0) environBuffer[n++] = 0;
+    return environBuffer.subarray(0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Stops single processes: `signal`, then SIGKILL to those left after `timeoutMs`; resolves once all are gone. */

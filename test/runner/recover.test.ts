@@ -97,6 +97,22 @@ describe("StateFile", () => {
     await expect.poll(() => f.read().groups).toEqual([{ service: "a", pid: 4242, startTime: 7 }]);
   });
 
+  it("rewrites each live group with the start time it was spawned with, not a /proc reading, until a rewrite no longer lists it", async () => {
+    const f = new StateFile(tempDir(), "ipc://@s/control");
+    // Past the largest pid Linux hands out: /proc has nothing to say of it.
+    const pid = 2 ** 22 + 1;
+    let live = [{ service: "a", pid }];
+    const save = () => f.save(() => live.map((g) => ({ ...g, startTime: f.startTimeOf(g.pid) })));
+    f.spawned({ service: "a", pid, startTime: 7 });
+    save();
+    expect(f.startTimeOf(pid)).toBe(7);
+    await expect.poll(() => readFileSync(f.path, "utf8")).toContain('"startTime":7');
+    live = [];
+    save();
+    await expect.poll(() => f.read().groups).toEqual([]);
+    expect(f.startTimeOf(pid)).toBeNull();
+  });
+
   it("passes over journal lines cut short or not what they should be, and counts a group in file and journal once", () => {
     const f0 = new StateFile(tempDir(), "ipc://@k/control");
     writeFileSync(f0.path, JSON.stringify({ daemon: 42, boot_id: BOOT, flag: false, groups: [{ service: "a", pid: 4242, startTime: 7 }] }));

@@ -1,9 +1,9 @@
 /** Stopping a whole process group: real trees of processes, each in a temp dir of its own. */
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { spawnService } from "../../src/runner/spawn.js";
-import { groupAlive, signalGroup, stopGroup } from "../../src/runner/stop.js";
+import { groupAlive, markedProcesses, signalGroup, stopGroup } from "../../src/runner/stop.js";
 import { isAlive, SERVICES, tempDir } from "../helpers/daemon.js";
 import { logIn, pidsIn, specOf } from "../helpers/specs.js";
 
@@ -93,5 +93,40 @@ describe("stopGroup", { timeout: 30_000 }, () => {
     const { child } = start("no-such-fixture.sh");
     expect(child.pid).toBeUndefined();
     expect(await stopGroup(child, "SIGTERM", 600_000)).toEqual({ exit: { code: null, signal: null }, escalated: false });
+  });
+});
+
+describe("markedProcesses", () => {
+  /** A /proc of our own: a process's stat (state, pgrp) and environ. */
+  function fakeProc(procs: Record<number, { state: string; pgrp: number; environ: string | null }>): string {
+    const dir = tempDir();
+    for (const [pid, p] of Object.entries(procs)) {
+      mkdirSync(join(dir, pid));
+      writeFileSync(join(dir, pid, "stat"), `${pid} (s h) ${p.state} 1 ${p.pgrp} ${p.pgrp} 0 -1 ${Array(44).fill(0).join(" ")}\n`);
+      writeFileSync(join(dir, pid, "environ"), p.environ ?? "");
+      if (p.environ === null) chmodSync(join(dir, pid, "environ"), 0);
+    }
+    mkdirSync(join(dir, "self"));
+    return dir;
+  }
+
+  it("finds the live processes whose environment holds every entry of the marker, wherever the entries stand", () => {
+    const mark = ["FLOWINIT_CONTROL=ipc://@a/control", "FLOWINIT_SERVICE=web"];
+    const big = "X=" + "y".repeat(200_000);
+    const proc = fakeProc({
+      10: { state: "S", pgrp: 10, environ: "FLOWINIT_CONTROL=ipc://@a/control\0FLOWINIT_SERVICE=web\0HOME=/\0" },
+      11: { state: "R", pgrp: 99, environ: `${big}\0HOME=/\0FLOWINIT_SERVICE=web\0FLOWINIT_CONTROL=ipc://@a/control` },
+      12: { state: "Z", pgrp: 10, environ: "FLOWINIT_CONTROL=ipc://@a/control\0FLOWINIT_SERVICE=web\0" },
+      13: { state: "S", pgrp: 13, environ: "FLOWINIT_CONTROL=ipc://@a/control\0FLOWINIT_SERVICE=web2\0XFLOWINIT_SERVICE=web\0" },
+      14: { state: "S", pgrp: 14, environ: "FLOWINIT_CONTROL=ipc://@a/controlx\0FLOWINIT_SERVICE=web\0" },
+      15: { state: "S", pgrp: 15, environ: "" },
+      16: { state: "S", pgrp: 16, environ: null },
+    });
+    const found = markedProcesses(mark, proc).sort((a, b) => a.pid - b.pid);
+    expect(found.map((p) => [p.pid, p.pgid])).toEqual([
+      [10, 10],
+      [11, 99],
+    ]);
+    expect([...found[1]!.env].sort()).toEqual([...mark, big, "HOME=/"].sort());
   });
 });
