@@ -988,13 +988,16 @@ function sideStop(kind) {
     const sleeps = () => tagged(tag).filter((p) => p.comm === "sleep").length;
     for (const deadline = Date.now() + 5000; sleeps() < 20 && Date.now() < deadline; ) await sleep(10);
     await sleep(200);
+    // Found before, watched by pid after: a search of every environment in /proc per look would take the
+    // CPU the stop needs (tens of ms on a busy machine), and a stop spawns no supervisor process.
+    const own = ownProcesses(kind, tag).map((p) => p.pid);
     const t0 = wallMs();
     process.kill(sup.pid, kind === "runit" ? "SIGHUP" : "SIGTERM");
     const alive = (pid) => {
       const st = procStat(pid);
       return st !== null && st.state !== "Z";
     };
-    const busy = () => leaders.some(alive) || ownProcesses(kind, tag).length > 0;
+    const busy = () => leaders.some(alive) || own.some(alive);
     for (const deadline = Date.now() + 30_000; busy() && Date.now() < deadline; ) await sleep(1);
     const took = wallMs() - t0;
     await sleep(100);

@@ -212,6 +212,13 @@ class Daemon {
     for (const ep of [...this.endpoints.control, ...this.endpoints.status, ...this.endpoints.flagPull]) {
       if (isTcp(ep) && !this.curve) log.warn(`${ep} is plain TCP (insecure_tcp): anyone who can reach it may use it`);
     }
+    // Before the first spawn: a signal with no listener ends node at once, and one that came while the
+    // services were being spawned left those already started behind.
+    const shutdown = (signal: string) => void this.submit({ type: "shutdown", reason: signal });
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+    process.on("SIGHUP", () => void this.submit({ type: "reload" }));
+
     this.supervisor.on("change", (n) => this.onChange(n));
     this.supervisor.on("gate", (n) => this.onGate(n));
     this.supervisor.on("spawned", (g) => this.state.spawned({ ...g, startTime: startTime(g.pid) }));
@@ -226,11 +233,6 @@ class Daemon {
     this.saveFacts();
     this.supervisor.begin();
     this.status.queueSnapshot();
-
-    const shutdown = (signal: string) => void this.submit({ type: "shutdown", reason: signal });
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
-    process.on("SIGHUP", () => void this.submit({ type: "reload" }));
   }
 
   /**

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
-import { isAlive, startDaemon, state, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { execa } from "execa";
+import { BIN, isAlive, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 import { RawDealer } from "../helpers/zmtp.js";
 
 let d: RunningDaemon | undefined;
@@ -309,5 +310,25 @@ describe("status topic", () => {
     // The first messages may go out before the subscriber connects; from then on, no gap.
     const seqs = d.rec.messages.map((m) => m.data.seq);
     seqs.forEach((s, k) => expect(s).toBe(seqs[0]! + k));
+  });
+});
+
+describe("signals", () => {
+  it("stops every service and exits 0 on a SIGTERM that comes while it is still starting them", async () => {
+    const dir = tempDir();
+    const pids = join(dir, "pids");
+    // The first service signals the daemon as the others are being spawned, in the same synchronous loop.
+    const services = Array.from({ length: 40 }, (_, i) => {
+      const kill = i === 0 ? "kill -TERM $PPID; " : "";
+      return `  s${i}: { command: 'echo $$ >> ${pids}; ${kill}exec sleep 1000', nowait: true }`;
+    });
+    const manifest = join(dir, "services.yaml");
+    writeFileSync(manifest, `services:\n${services.join("\n")}\n`);
+    const { control, status } = uniqueEndpoints();
+    const r = await execa("node", [BIN, "run", "-c", manifest, "--control", control, "--status", status, "--log-dir", join(dir, "logs")], { reject: false, all: true, timeout: 30_000 });
+    expect({ code: r.exitCode, signal: r.signal ?? null }).toEqual({ code: 0, signal: null });
+    const started = existsSync(pids) ? pidsIn(pids) : [];
+    expect(started.length).toBeGreaterThan(0);
+    expect(started.filter(isAlive)).toEqual([]);
   });
 });
