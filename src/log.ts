@@ -1,6 +1,7 @@
 /** The daemon's one pino logger: JSON lines, pretty on a terminal. */
 import { constants, fstatSync, openSync, write } from "node:fs";
 import { Writable } from "node:stream";
+import { createRequire } from "node:module";
 import { isatty } from "node:tty";
 import { pino, type Logger } from "pino";
 
@@ -28,8 +29,10 @@ export async function createLogger(opts: LogOptions = {}): Promise<Logger> {
     log?.warn(`${dropped} log lines dropped: the daemon's output was not read`),
   );
   if (opts.pretty ?? (fd === 1 && process.stdout.isTTY)) {
-    // Loaded only for a terminal: it costs ~8 MiB that a daemon under runit never needs.
-    const { default: pretty } = await import("pino-pretty");
+    // Loaded only for a terminal: it costs ~8 MiB that a daemon under runit never needs. Required, not
+    // imported: the bundle runs as a script compiled with V8's code cache (bin/flowinit.js), and a
+    // script's import() needs a loader that Node 20 before 20.12 does not give one.
+    const pretty = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
     // In-process: a transport would cost a worker thread.
     log = pino(base, pretty({ destination: dest, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" }));
   } else {

@@ -1,7 +1,7 @@
 /**
  * Facts about the installed package. This module sits one level below the
  * package root as src/package.ts, as dist/package.js and inside the bundle
- * dist/cli.bundle.js alike, so paths are resolved from here.
+ * dist/cli.bundle.cjs alike, so paths are resolved from here.
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";

@@ -20,8 +20,12 @@ import { statusCommand } from "./commands/status.js";
 import { validateCommand } from "./commands/validate.js";
 import { watchCommand } from "./commands/watch.js";
 
+export interface MainHooks {
+  /** Called once, when `run`'s daemon has started its services (bin/flowinit.js makes its code cache then). */
+  started?: () => void;
+}
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], hooks: MainHooks = {}): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command("flowinit")
     .description("a process supervisor for Termux and Android: services gated by a green flag")
@@ -30,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`flowinit: ${text.replace(/^error: /, "")}`) });
 
-  runCommand(program, (code) => (exitCode = code));
+  runCommand(program, (code) => (exitCode = code), hooks.started);
   flagCommand(program);
   gateCommand(program);
   statusCommand(program);

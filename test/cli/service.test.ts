@@ -28,9 +28,10 @@ function phone(): Phone {
 const install = (p: Phone | null, ...args: string[]) =>
   execa("node", [BIN, "service", "install", ...args], {
     reject: false,
-    // Without the parent's PREFIX: a Termux running the tests must not get files in its real one.
+    // Without the parent's PREFIX: a Termux running the tests must not get files in its real one. The code
+    // cache stays in the test run's cache folder, out of the HOME whose files are checked.
     extendEnv: false,
-    env: { PATH: process.env.PATH, ...(p === null ? {} : { PREFIX: p.prefix, HOME: p.home }) },
+    env: { PATH: process.env.PATH, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, ...(p === null ? {} : { PREFIX: p.prefix, HOME: p.home }) },
     timeout: 20_000,
   });
 

@@ -12,7 +12,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 /** What the build reads: src/ for the bundle and the library, the example the tests run. */
 const SOURCES = ["src", "examples/subscriber.ts", "scripts/bundle.mjs"];
 /** What the build writes last (the example) and what the tests run (the bundle). */
-const OUTPUTS = ["dist/cli.bundle.js", "dist/index.js", "examples/build/subscriber.js"];
+const OUTPUTS = ["dist/cli.bundle.cjs", "dist/index.js", "examples/build/subscriber.js"];
 
 function newest(path: string): number {
   const st = statSync(path);
@@ -37,6 +37,8 @@ function oldest(paths: string[]): number {
 export default function setup(): () => void {
   const runtime = mkdtempSync(join(tmpdir(), "flowinit-run-"));
   process.env.XDG_RUNTIME_DIR = runtime;
+  // And a cache folder: bin/flowinit.js keeps its code cache there, which the run's starts share.
+  process.env.XDG_CACHE_HOME = join(runtime, "cache");
   const teardown = () => rmSync(runtime, { recursive: true, force: true });
   const source = Math.max(...SOURCES.map((p) => newest(join(ROOT, p))));
   if (source <= oldest(OUTPUTS)) return teardown;

@@ -1,4 +1,3 @@
-import { setFlagsFromString } from "node:v8";
 import { Option, type Command } from "commander";
 import type { DaemonOptions } from "../../daemon-options.js";
 import { PLATFORMS, type Platform } from "../../manifest/spec.js";
@@ -27,8 +26,8 @@ function toDaemonOptions(flags: RunFlags): DaemonOptions {
   };
 }
 
-/** `exit` receives the daemon's own exit code, which main returns. */
-export function runCommand(program: Command, exit: (code: number) => void): void {
+/** `exit` receives the daemon's own exit code, which main returns; `started` is called once its services have started. */
+export function runCommand(program: Command, exit: (code: number) => void, started?: () => void): void {
   const cmd = program
     .command("run")
     .description("run the services of a manifest until shutdown")
@@ -46,7 +45,6 @@ export function runCommand(program: Command, exit: (code: number) => void): void
     .action(async (flags: RunFlags) => {
       // Loaded here so that client commands do not pay for the whole daemon.
       const { runDaemon } = await import("../../daemon.js");
-      // bin/flowinit.js held V8's optimizing compiler back while the daemon started; it has started its services.
-      exit(await runDaemon(toDaemonOptions(flags), () => setFlagsFromString("--turbofan")));
+      exit(await runDaemon(toDaemonOptions(flags), started));
     });
 }
