@@ -242,7 +242,10 @@ export class StateFile {
     }
   }
 
-  /** Nothing is left to recover after a clean shutdown: no write may land after this. */
+  /**
+   * Nothing is left to recover after a clean shutdown: no write may land
+   * after this. The watchdog folders go too, their services being down.
+   */
   async clear(): Promise<void> {
     this.cleared = true;
     await this.writing;
@@ -251,6 +254,7 @@ export class StateFile {
     rmSync(this.journalPath, { force: true });
     rmSync(this.path, { force: true });
     rmSync(`${this.path}.tmp`, { force: true });
+    rmSync(this.watchdogDir, { recursive: true, force: true });
   }
 }
 
