@@ -245,8 +245,8 @@ class Daemon {
   private takeOver(r: Recovery): void {
     this.recoveredFrom = r.from;
     // Only what this manifest still declares external: a gate gone, or now read from the device, is not restored.
-    const external = new Set(this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name));
-    const open = Object.entries(r.gates).filter(([name, isOpen]) => isOpen && external.has(name)).map(([name]) => name);
+    const external = this.externalGates();
+    const open = Object.entries(r.gates).filter(([name, isOpen]) => isOpen && external.includes(name)).map(([name]) => name);
     this.log.warn(
       { from: r.from, flag: r.flag, stopped: r.stopped, app: r.app?.pid ?? null, gates: open },
       `recovered from an unclean exit of daemon pid ${r.from}`,
@@ -255,10 +255,8 @@ class Daemon {
     if (r.app) this.trackApp(r.app.pid, r.app.name);
     // Set directly rather than as `gate` operations, whose flips start their services at once: nothing
     // runs yet, and every gate must be as it was before the first start is decided (on the next turn).
-    for (const name of open) {
-      const reason = `recovered: open when daemon pid ${r.from} died`;
-      this.supervisor.setGate(name, true, reason, flipReason(name, true, reason), true);
-    }
+    const reason = `recovered: open when daemon pid ${r.from} died`;
+    for (const name of open) this.supervisor.setGate(name, true, reason, flipReason(name, true, reason), true);
     if (r.flag) void this.submit({ type: "green_flag", reason: `recovered: the flag was up when daemon pid ${r.from} died` });
   }
 
@@ -270,7 +268,7 @@ class Daemon {
   private saveFacts(): void {
     const app = this.app?.state === "running" ? { pid: this.app.pid, startTime: this.app.startTime, name: this.app.name } : null;
     const views = this.supervisor.gateViews();
-    const gates = Object.fromEntries(this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => [g.name, views.get(g.name)?.open === true]));
+    const gates = Object.fromEntries(this.externalGates().map((name) => [name, views.get(name)?.open === true]));
     const facts: DaemonFacts =
       this.life.phase === "stopping"
         ? { flag: false, app: null, stopped: [], gates: {} }
@@ -279,6 +277,11 @@ class Daemon {
     if (text === this.savedFacts) return;
     this.savedFacts = text;
     this.state.saveFacts(facts);
+  }
+
+  /** The names of the manifest's external gates, which requests set. */
+  private externalGates(): string[] {
+    return this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name);
   }
 
   /** The manifest's services for this platform. */
@@ -619,7 +622,7 @@ class Daemon {
     if (name === FLAG_GATE) return { code: "bad_request", message: "flag is the green flag's gate: send green_flag or stop_flag" };
     const spec = this.manifest.settings.gates.find((g) => g.name === name);
     if (spec === undefined) {
-      const external = this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name);
+      const external = this.externalGates();
       return { code: "unknown_gate", message: `no gate named ${name}${external.length > 0 ? `; external gates: ${external.join(", ")}` : ""}` };
     }
     if (spec.kind !== "external") return { code: "bad_request", message: `${name} is not external: its readings open and close it` };

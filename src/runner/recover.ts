@@ -8,9 +8,10 @@
  * never looked up by name.
  *
  * The file also holds what the daemon was told (the flag, the app that
- * raised it, the services stopped by request, the external gates), so that a daemon that died
- * in this boot is followed by one that carries on where it was: see
- * `recovery`. A clean stop removes the file, and with it all of that.
+ * raised it, the services stopped by request, the external gates), so that
+ * a daemon that died in this boot is followed by one that carries on where
+ * it was: see `recovery`. A clean stop removes the file, and with it all of
+ * that.
  *
  * The file is rewritten off the hot path, a burst of changes at a time, so
  * it lags behind the spawns by a write. What the next daemon must not miss
