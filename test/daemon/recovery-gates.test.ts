@@ -123,4 +123,32 @@ services:
     expect(state(snap, "resting")?.state).toBe("waiting");
     expect(state(snap, "later")?.state).toBe("waiting");
   });
+
+  it("are as the last reload left them: a gate it took away is not restored, even where the next manifest declares it again", async () => {
+    // No service waits for gone: its going stops nothing, and tells the state file nothing else.
+    const both = `settings:
+  gates:
+    started: {external: true}
+    gone: {external: true}
+services:
+  onroad: { command: exec sleep 1000, when: [started] }
+`;
+    d = await startDaemon(both);
+    for (const name of ["started", "gone"]) expect(await gate(d, name, true)).toMatchObject({ ok: true });
+    writeFileSync(d.manifest, `settings:
+  gates:
+    started: {external: true}
+services:
+  onroad: { command: exec sleep 1000, when: [started] }
+`);
+    expect((await d.cli("reload")).exitCode).toBe(0);
+    const dead = await kill(d);
+
+    writeFileSync(d.manifest, both);
+    const rec = takeOver(d);
+    const snap = await rec.snapshot((s) => state(s, "onroad")?.state === "running", "onroad running again");
+    rec.close();
+    expect(snap.daemon.recovered_from).toBe(dead);
+    expect(snap.daemon.gates!.gone).toMatchObject({ open: false, reason: "not opened yet" });
+  });
 });
