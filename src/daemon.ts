@@ -238,17 +238,25 @@ class Daemon {
   /**
    * A daemon killed in this boot (Android's killers, kill -9) was told things
    * the app will not say again: its services stopped by request stay
-   * stopped, its app is listed again if it lives, and its flag is raised
-   * again, so that the gated stack comes back by itself.
+   * stopped, its app is listed again if it lives, the external gates it had
+   * open open again, and its flag is raised again, so that the gated stack
+   * comes back by itself.
    */
   private takeOver(r: Recovery): void {
     this.recoveredFrom = r.from;
+    // Only what this manifest still declares external: a gate gone, or now read from the device, is not restored.
+    const external = this.externalGates();
+    const open = Object.entries(r.gates).filter(([name, isOpen]) => isOpen && external.includes(name)).map(([name]) => name);
     this.log.warn(
-      { from: r.from, flag: r.flag, stopped: r.stopped, app: r.app?.pid ?? null },
+      { from: r.from, flag: r.flag, stopped: r.stopped, app: r.app?.pid ?? null, gates: open },
       `recovered from an unclean exit of daemon pid ${r.from}`,
     );
     this.supervisor.hold(r.stopped, `stopped by request before daemon pid ${r.from} died`);
     if (r.app) this.trackApp(r.app.pid, r.app.name);
+    // Set directly rather than as `gate` operations, whose flips start their services at once: nothing
+    // runs yet, and every gate must be as it was before the first start is decided (on the next turn).
+    const reason = `recovered: open when daemon pid ${r.from} died`;
+    for (const name of open) this.supervisor.setGate(name, true, reason, flipReason(name, true, reason), true);
     if (r.flag) void this.submit({ type: "green_flag", reason: `recovered: the flag was up when daemon pid ${r.from} died` });
   }
 
@@ -259,14 +267,21 @@ class Daemon {
    */
   private saveFacts(): void {
     const app = this.app?.state === "running" ? { pid: this.app.pid, startTime: this.app.startTime, name: this.app.name } : null;
+    const views = this.supervisor.gateViews();
+    const gates = Object.fromEntries(this.externalGates().map((name) => [name, views.get(name)?.open === true]));
     const facts: DaemonFacts =
       this.life.phase === "stopping"
-        ? { flag: false, app: null, stopped: [] }
-        : { flag: this.life.flag, app, stopped: this.supervisor.stoppedByRequest() };
+        ? { flag: false, app: null, stopped: [], gates: {} }
+        : { flag: this.life.flag, app, stopped: this.supervisor.stoppedByRequest(), gates };
     const text = JSON.stringify(facts);
     if (text === this.savedFacts) return;
     this.savedFacts = text;
     this.state.saveFacts(facts);
+  }
+
+  /** The names of the manifest's external gates, which requests set. */
+  private externalGates(): string[] {
+    return this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name);
   }
 
   /** The manifest's services for this platform. */
@@ -380,6 +395,8 @@ class Daemon {
     this.log.info(`gate ${name} ${view.open ? "open" : "closed"}: ${view.reason}`);
     this.status.publish("event", gateEventBody(name, view));
     this.status.queueSnapshot();
+    // Before the flip starts anything: a daemon killed once its services run must leave the gate that runs them.
+    this.saveFacts();
   }
 
   /**
@@ -437,6 +454,7 @@ class Daemon {
     this.manifest = loaded.value;
     // Before the services: those added or changed start if their gates are open.
     this.defineGates();
+    this.saveFacts();
     const { diff, done } = this.supervisor.apply(this.here(loaded.value), "reload", () => this.aborted);
     await done;
     if (this.aborted) return REFUSED_SHUTTING_DOWN;
@@ -604,7 +622,7 @@ class Daemon {
     if (name === FLAG_GATE) return { code: "bad_request", message: "flag is the green flag's gate: send green_flag or stop_flag" };
     const spec = this.manifest.settings.gates.find((g) => g.name === name);
     if (spec === undefined) {
-      const external = this.manifest.settings.gates.filter((g) => g.kind === "external").map((g) => g.name);
+      const external = this.externalGates();
       return { code: "unknown_gate", message: `no gate named ${name}${external.length > 0 ? `; external gates: ${external.join(", ")}` : ""}` };
     }
     if (spec.kind !== "external") return { code: "bad_request", message: `${name} is not external: its readings open and close it` };

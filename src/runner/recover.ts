@@ -8,9 +8,10 @@
  * never looked up by name.
  *
  * The file also holds what the daemon was told (the flag, the app that
- * raised it, the services stopped by request), so that a daemon that died
- * in this boot is followed by one that carries on where it was: see
- * `recovery`. A clean stop removes the file, and with it all of that.
+ * raised it, the services stopped by request, the external gates), so that
+ * a daemon that died in this boot is followed by one that carries on where
+ * it was: see `recovery`. A clean stop removes the file, and with it all of
+ * that.
  *
  * The file is rewritten off the hot path, a burst of changes at a time, so
  * it lags behind the spawns by a write. What the next daemon must not miss
@@ -53,6 +54,8 @@ export interface DaemonFacts {
   app: AppRecord | null;
   /** Services stopped by request (`flowinit stop`), to stay stopped. */
   stopped: string[];
+  /** Whether each external gate (`flowinit gate`) is open, by name: nobody may be there to set it again. */
+  gates: Record<string, boolean>;
 }
 
 /**
@@ -91,7 +94,7 @@ export class StateFile {
   private groups: () => GroupRecord[] = () => [];
   /** What `spawned` was told, by pid, for the groups the last rewrite listed and those spawned since. */
   private readonly startTimes = new Map<number, number | null>();
-  private facts: DaemonFacts = { flag: false, app: null, stopped: [] };
+  private facts: DaemonFacts = { flag: false, app: null, stopped: [], gates: {} };
   private cleared = false;
 
   /**
@@ -240,7 +243,10 @@ export class StateFile {
     }
   }
 
-  /** Nothing is left to recover after a clean shutdown: no write may land after this. */
+  /**
+   * Nothing is left to recover after a clean shutdown: no write may land
+   * after this. The watchdog folders go too, their services being down.
+   */
   async clear(): Promise<void> {
     this.cleared = true;
     await this.writing;
@@ -249,6 +255,7 @@ export class StateFile {
     rmSync(this.journalPath, { force: true });
     rmSync(this.path, { force: true });
     rmSync(`${this.path}.tmp`, { force: true });
+    rmSync(this.watchdogDir, { recursive: true, force: true });
   }
 }
 
@@ -268,6 +275,9 @@ function parseState(content: unknown): Previous {
       ? { pid: app.pid, startTime: app.startTime, name: app.name }
       : null,
     stopped: Array.isArray(o.stopped) ? o.stopped.filter(nonEmpty) : [],
+    gates: typeof o.gates === "object" && o.gates !== null && !Array.isArray(o.gates)
+      ? Object.fromEntries(Object.entries(o.gates).filter(([name, open]) => nonEmpty(name) && typeof open === "boolean"))
+      : {},
     groups: Array.isArray(o.groups)
       ? (o.groups as GroupRecord[]).filter((g) => typeof g === "object" && g !== null && Number.isSafeInteger(g.pid) && g.pid > 1)
       : [],
@@ -299,7 +309,7 @@ function withJournal(previous: Previous, journal: string): Previous {
   return { ...merged, groups: unique };
 }
 
-const pickFacts = ({ flag, app, stopped }: Previous): DaemonFacts => ({ flag, app, stopped });
+const pickFacts = ({ flag, app, stopped, gates }: Previous): DaemonFacts => ({ flag, app, stopped, gates });
 
 /** What a new daemon takes over from one that died: see `recovery`. */
 export interface Recovery {
@@ -309,6 +319,8 @@ export interface Recovery {
   stopped: string[];
   /** The app, only if that very process still lives. */
   app: AppRecord | null;
+  /** The external gates' states, by name, as the dead daemon's manifest had them: the new one's decides which still count. */
+  gates: Record<string, boolean>;
 }
 
 /**
@@ -328,7 +340,7 @@ export function recovery(
   const { app } = previous;
   // Without a start time a live PID cannot be told from a recycled one.
   const alive = app !== null && app.startTime !== null && now.isAlive(app.pid, app.startTime);
-  return { from: previous.daemon, flag: previous.flag, stopped: previous.stopped, app: alive ? app : null };
+  return { from: previous.daemon, flag: previous.flag, stopped: previous.stopped, app: alive ? app : null, gates: previous.gates };
 }
 
 /**
