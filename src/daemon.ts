@@ -45,7 +45,8 @@ import { resolveOptions, setUpCurve, type Curve, type DaemonOptions, type Endpoi
 /** Runs the daemon until shutdown; resolves with the exit code. `started` is called once it has started its `nowait` services. */
 export async function runDaemon(opts: DaemonOptions, started?: () => void): Promise<number> {
   const daemon = await Daemon.start(opts);
-  started?.();
+  // The start's spawns run on the next turn (Supervisor.begin); queued after them, `started` comes once they are done.
+  if (started) setImmediate(started);
   return daemon.done;
 }
 
