@@ -60,8 +60,12 @@ function saveCache() {
     writeFileSync(temp, Buffer.concat([Buffer.from(`${key}${digest(data)}\n`, "latin1"), data]));
     renameSync(temp, cacheFile);
   } catch {
-    // A read-only or full home: every start compiles from source, as without the cache.
-    rmSync(temp, { force: true });
+    // A read-only, full or foreign home: every start compiles from source, as without the cache.
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // Never written.
+    }
   }
 }
 

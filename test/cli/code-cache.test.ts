@@ -66,6 +66,8 @@ describe("the code cache", () => {
   it("changes nothing where it cannot be written", async () => {
     // mkdir says ENOENT under /proc, which node's recursive mkdir answers by trying again for ever.
     await version({ XDG_CACHE_HOME: "/proc/flowinit-test" });
+    // A file where the folder would be: nothing can be written under it, nor removed.
+    await version({ XDG_CACHE_HOME: join(ROOT, "package.json") });
   });
 });
 
