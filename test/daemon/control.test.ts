@@ -1,19 +1,19 @@
 /** The control socket as other programs see it: plain words and JSON over a real REQ socket. */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { cli, startDaemon, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { cli, daemonPerTest, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
+const daemons = daemonPerTest();
 let d: RunningDaemon;
 // A daemon for each test: one that restarts a service must not change what another reads.
 beforeEach(async () => {
-  d = await startDaemon(`
+  d = await daemons.start(`
 services:
   a: { command: exec sleep 1000, nowait: true }
   once: { command: "true", nomonitor: true, nowait: true }
   elsewhere: { command: exec sleep 1000, platforms: [android] }
 `);
 });
-afterEach(() => d.stop());
 
 const json = async (req: unknown) => JSON.parse(await sendRaw(d.control, JSON.stringify(req)));
 
