@@ -75,7 +75,13 @@ describe.skipIf(python === undefined)(title, () => {
     writeFileSync(join(keys, "authorized_keys"), "");
     appendFileSync(join(keys, "authorized_keys"), `${client}\n`);
     const d = await daemons.start(`settings:\n  flag_pull: ${tcp}\n${curve}${SERVICES}`);
-    await push(tcp, "start_flag", serverKey, join(keys, "stranger.key"));
+    let out = "";
+    d.proc.all!.on("data", (c: Buffer) => (out += c.toString()));
+    // A refused word is silent, and the push would linger 5 s for it: it is ended once the daemon said it refused the key.
+    const stranger = push(tcp, "start_flag", serverKey, join(keys, "stranger.key"));
+    await expect.poll(() => out, { timeout: 20_000 }).toMatch(/"domain":"flowinit.flag_pull".*refused a client: key not authorized/);
+    stranger.kill("SIGKILL");
+    await stranger;
     await raiseAndLower(d, tcp, serverKey, join(keys, "client.key"));
     d.proc.kill("SIGTERM");
     const { all } = await d.proc;
