@@ -76,6 +76,16 @@ services:
     const again = await d.rec.event("stubborn", "running", mark);
     expect(again.data.pid).toBeGreaterThan(0);
     expect(pids).not.toContain(again.data.pid);
+    // The new run may ignore SIGTERM as well: the test ends its stop too, or the shutdown would wait out stop_timeout.
+    const down = d.rec.mark;
+    d.proc.kill("SIGTERM");
+    await d.rec.event("stubborn", "stopping", down);
+    try {
+      process.kill(-again.data.pid!, "SIGKILL");
+    } catch {
+      /* its trap was not set yet: SIGTERM ended it */
+    }
+    expect((await d.proc).exitCode).toBe(0);
   });
 
   it("takes flags in the order they arrive: a stop_flag read in the same turn as a green flag cancels its start", async () => {
