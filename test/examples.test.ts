@@ -54,6 +54,8 @@ services:
     ready: { fd: 3 }
     watchdog: 300ms
     restart_delay: 10ms
+    # Hung, it blocks SIGTERM: the stop after the test need not wait the default 5 s for it.
+    stop_timeout: 100ms
 `);
     await d.flag();
     const ready = await d.rec.event("sensor", "running");
