@@ -40,6 +40,8 @@ describe("the driver's view", () => {
       `
 settings:
   notify: termux
+  # The history on disk and the ongoing notification follow the status tick.
+  interval: 50ms
 services:
   victim:
     command: 'echo "victim up" >&2; echo "loading model" >&2; exec sleep 1000'

@@ -189,7 +189,9 @@ services:
 });
 
 describe("an external gate", () => {
+  // A short tick: a request that flips nothing is seen in the next tick's snapshot.
   const MANIFEST = `settings:
+  interval: 50ms
   gates:
     started: {external: true}
     cool: {temperature_max_c: 45, clear_below_c: 42}

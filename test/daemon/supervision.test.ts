@@ -90,7 +90,8 @@ services:
 
   it("takes flags in the order they arrive: a stop_flag read in the same turn as a green flag cancels its start", async () => {
     const raw = `ipc://${join(tempDir(), "control")}`;
-    const d = await daemons.start(`services:\n  gated: { command: exec sleep 1000 }\n  fire: { command: echo fired, nomonitor: true }\n`, ["--control", raw]);
+    // A short tick: nothing changes after the cancelled flag, so only a tick publishes the snapshot waited for below.
+    const d = await daemons.start(`settings: { interval: 50ms }\nservices:\n  gated: { command: exec sleep 1000 }\n  fire: { command: echo fired, nomonitor: true }\n`, ["--control", raw]);
     // Both requests in one write, so the daemon reads them in one turn of its loop.
     const peer = await RawDealer.connect(raw);
     try {
