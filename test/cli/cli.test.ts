@@ -2,8 +2,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BIN, FIXTURES, ROOT, cli, daemonPerTest, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BIN, FIXTURES, ROOT, cli, daemonPerTest, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 /** The command's own output, free of colour whatever the environment says. */
@@ -158,19 +158,24 @@ describe("a client waiting for a long stop", () => {
   });
 });
 
-// Commands against a live `flowinit run`, a fresh one for each test.
+// Commands against a live `flowinit run`: one shared by the tests that only read it, a fresh one for each test that changes it.
 describe("against a live daemon", () => {
-  let d: RunningDaemon;
-  beforeEach(async () => {
-    d = await daemons.start(`
+  /** A daemon once its nowait service runs, and the CLI against it. */
+  async function live(start: (yaml: string) => Promise<RunningDaemon>) {
+    const d = await start(`
 services:
   early: { command: exec sleep 1000, nowait: true }
   gated: { command: exec sleep 1000 }
 `);
     await d.rec.snapshot((s) => state(s, "early")?.state === "running", "early running");
+    return { d, client: (...args: string[]) => run([...args, "--control", d.control, "--status", d.status]) };
+  }
+  let d: RunningDaemon;
+  let client: (...args: string[]) => ReturnType<typeof run>;
+  beforeAll(async () => {
+    ({ d, client } = await live(startDaemon));
   });
-
-  const client = (...args: string[]) => run([...args, "--control", d.control, "--status", d.status]);
+  afterAll(() => d.stop());
 
   it("status prints the header and a table; --json the snapshot", async () => {
     const [table, json] = await Promise.all([client("status"), client("status", "--json")]);
@@ -189,6 +194,7 @@ services:
   });
 
   it("flag raises the green flag silently, flag stop lowers it", async () => {
+    const { d, client } = await live(daemons.start);
     let mark = d.rec.mark;
     const green = await client("flag");
     expect([green.exitCode, green.stdout, green.stderr]).toEqual([0, "", ""]);
@@ -201,6 +207,7 @@ services:
   });
 
   it("stop, start and restart print the service's new state in one line", async () => {
+    const { client } = await live(daemons.start);
     const stop = await client("stop", "early");
     expect([stop.exitCode, stop.stdout]).toEqual([0, "early: stopped"]);
     const start = await client("start", "early");
