@@ -8,7 +8,8 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa, execaSync } from "execa";
 import { describe, expect, it } from "vitest";
-import { BIN, cli, daemonPerTest, FIXTURES, freePort, python, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, cli, daemonPerTest, FIXTURES, freePort, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { python } from "../helpers/python.js";
 
 const PUSH = join(FIXTURES, "clients/push.py");
 const push = (endpoint: string, word: string, ...curve: string[]) => execa(python!, [PUSH, endpoint, word, ...curve], { reject: false, timeout: 20_000 });

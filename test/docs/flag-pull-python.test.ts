@@ -1,7 +1,8 @@
 /** The PUSH snippet of docs/android-client.md (as FlowPilot's launcher sends the flag), run as written against a live daemon. */
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { daemonPerTest, freePort, python, pythonSnippet, state } from "../helpers/daemon.js";
+import { daemonPerTest, freePort, state } from "../helpers/daemon.js";
+import { python, pythonSnippet } from "../helpers/python.js";
 
 const daemons = daemonPerTest();
 

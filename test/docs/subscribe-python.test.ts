@@ -1,7 +1,8 @@
 /** The Python subscriber of docs/subscribe.md, run as written against a live daemon, where pyzmq is installed. */
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { daemonPerTest, python, pythonSnippet } from "../helpers/daemon.js";
+import { daemonPerTest } from "../helpers/daemon.js";
+import { python, pythonSnippet } from "../helpers/python.js";
 
 const daemons = daemonPerTest();
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:net";
-import { execa, execaSync, type ResultPromise } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { afterEach } from "vitest";
 import * as zmq from "zeromq";
 import type { EventMessage, GateEventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
@@ -31,17 +31,6 @@ export const freePort = () =>
       srv.close(() => resolve(port));
     });
   });
-
-/** The first Python snippet under `heading` in a doc of docs/, to run as written. */
-export function pythonSnippet(doc: string, heading: string): string {
-  const text = readFileSync(join(ROOT, "docs", doc), "utf8");
-  const code = /```python\n([\s\S]*?)```/.exec(text.slice(text.indexOf(heading)))?.[1];
-  if (code === undefined) throw new Error(`docs/${doc} has no Python snippet under '${heading}'`);
-  return code;
-}
-
-/** A python3 that has pyzmq, for independent clients; undefined where there is none. */
-export const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
