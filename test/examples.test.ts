@@ -1,20 +1,16 @@
 /** examples/: the Python sensor and the TypeScript subscriber, supervised together as services.yaml wires them. */
 import { join } from "node:path";
 import { execa, execaSync } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
-import { BIN, ROOT, startDaemon, state, type RunningDaemon } from "./helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { BIN, daemonPerTest, ROOT, state } from "./helpers/daemon.js";
 
 const hasPython = execaSync("python3", ["-c", ""], { reject: false }).exitCode === 0;
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe.skipIf(!hasPython)("the end-to-end example", () => {
   it("the subscriber reports the sensor started by the flag and stopped cleanly", async () => {
-    d = await startDaemon(`services:
+    const d = await daemons.start(`services:
   sensor:
     command: python3
     args: [${join(ROOT, "examples/sensor.py")}]
@@ -33,7 +29,7 @@ describe.skipIf(!hasPython)("the end-to-end example", () => {
       await d.flag();
       await expect.poll(() => out, { interval: 10 }).toMatch(/sensor: starting -> running \(spawned\)/);
       // Its first reading comes after its SIGTERM handler is in place.
-      await expect.poll(async () => (await d!.cli("logs", "sensor", "-n", "1000")).stdout, { interval: 50 }).toMatch(/"n": 1,/);
+      await expect.poll(async () => (await d.cli("logs", "sensor", "-n", "1000")).stdout, { interval: 50 }).toMatch(/"n": 1,/);
 
       expect((await d.cli("stop", "sensor")).exitCode).toBe(0);
       await expect.poll(() => out, { interval: 10 }).toMatch(/sensor: stopping -> stopped/);
@@ -49,7 +45,7 @@ describe.skipIf(!hasPython)("the end-to-end example", () => {
   });
 
   it("the sensor is ready after its first reading, and its watchdog restarts it when it hangs", async () => {
-    d = await startDaemon(`settings: { interval: 50ms }
+    const d = await daemons.start(`settings: { interval: 50ms }
 services:
   sensor:
     command: python3
@@ -58,6 +54,8 @@ services:
     ready: { fd: 3 }
     watchdog: 300ms
     restart_delay: 10ms
+    # Hung, it blocks SIGTERM: the stop after the test need not wait the default 5 s for it.
+    stop_timeout: 100ms
 `);
     await d.flag();
     const ready = await d.rec.event("sensor", "running");

@@ -2,14 +2,15 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BIN, FIXTURES, ROOT, cli, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BIN, FIXTURES, ROOT, cli, daemonPerTest, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 /** The command's own output, free of colour whatever the environment says. */
 const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
   execa("node", [BIN, ...args], { reject: false, env: { NO_COLOR: "1", ...env }, cwd, timeout: 20_000 });
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
+const daemons = daemonPerTest();
 
 describe("validate", () => {
   it("reports a good manifest and its service count", async () => {
@@ -113,10 +114,10 @@ describe("usage", () => {
 describe("a client waiting for a long stop", () => {
   let d: RunningDaemon | undefined;
   let group: number | undefined;
-  afterEach(async () => {
+  // Before the daemon's stop (an outer hook): a frozen daemon takes no SIGTERM, and a killed one leaves the group behind.
+  afterEach(() => {
     if (group !== undefined) process.kill(-group, "SIGKILL");
     d?.proc.kill("SIGKILL");
-    await d?.stop();
     [d, group] = [undefined, undefined];
   });
 
@@ -125,7 +126,7 @@ describe("a client waiting for a long stop", () => {
    * the daemon is stopping it: the client is waiting for the reply.
    */
   async function stopping(stopTimeout: string): Promise<{ daemon: RunningDaemon; cli: ReturnType<RunningDaemon["cli"]> }> {
-    const daemon = (d = await startDaemon(
+    const daemon = (d = await daemons.start(
       `services:\n  stubborn: { command: PIDFILE=$DIR/stubborn.pid exec $SERVICES/ignores-term.sh, nowait: true, stop_timeout: ${stopTimeout} }\n`,
     ));
     const snap = await daemon.rec.snapshot((s) => state(s, "stubborn")?.state === "running", "stubborn running");
@@ -157,20 +158,24 @@ describe("a client waiting for a long stop", () => {
   });
 });
 
-// Commands against a live `flowinit run`, a fresh one for each test.
+// Commands against a live `flowinit run`: one shared by the tests that only read it, a fresh one for each test that changes it.
 describe("against a live daemon", () => {
-  let d: RunningDaemon;
-  beforeEach(async () => {
-    d = await startDaemon(`
+  /** A daemon once its nowait service runs, and the CLI against it. */
+  async function live(start: (yaml: string) => Promise<RunningDaemon>) {
+    const d = await start(`
 services:
   early: { command: exec sleep 1000, nowait: true }
   gated: { command: exec sleep 1000 }
 `);
     await d.rec.snapshot((s) => state(s, "early")?.state === "running", "early running");
+    return { d, client: (...args: string[]) => run([...args, "--control", d.control, "--status", d.status]) };
+  }
+  let d: RunningDaemon;
+  let client: (...args: string[]) => ReturnType<typeof run>;
+  beforeAll(async () => {
+    ({ d, client } = await live(startDaemon));
   });
-  afterEach(() => d.stop());
-
-  const client = (...args: string[]) => run([...args, "--control", d.control, "--status", d.status]);
+  afterAll(() => d.stop());
 
   it("status prints the header and a table; --json the snapshot", async () => {
     const [table, json] = await Promise.all([client("status"), client("status", "--json")]);
@@ -189,6 +194,7 @@ services:
   });
 
   it("flag raises the green flag silently, flag stop lowers it", async () => {
+    const { d, client } = await live(daemons.start);
     let mark = d.rec.mark;
     const green = await client("flag");
     expect([green.exitCode, green.stdout, green.stderr]).toEqual([0, "", ""]);
@@ -201,6 +207,7 @@ services:
   });
 
   it("stop, start and restart print the service's new state in one line", async () => {
+    const { client } = await live(daemons.start);
     const stop = await client("stop", "early");
     expect([stop.exitCode, stop.stdout]).toEqual([0, "early: stopped"]);
     const start = await client("start", "early");
@@ -255,29 +262,21 @@ services:
 
 describe("run and shutdown", () => {
   it("run --no-wait starts gated services without a flag; shutdown ends the daemon with 0", async () => {
-    const d = await startDaemon("services:\n  gated: { command: exec sleep 1000 }\n", ["--no-wait"]);
-    try {
-      const s = await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
-      expect(s.daemon.flag).toBe(true);
-      const r = await cli(["shutdown", "--control", d.control]);
-      expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, "", ""]);
-      expect((await d.proc).exitCode).toBe(0);
-    } finally {
-      await d.stop();
-    }
+    const d = await daemons.start("services:\n  gated: { command: exec sleep 1000 }\n", ["--no-wait"]);
+    const s = await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
+    expect(s.daemon.flag).toBe(true);
+    const r = await cli(["shutdown", "--control", d.control]);
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, "", ""]);
+    expect((await d.proc).exitCode).toBe(0);
   });
 
   it("a second daemon on the same control endpoint exits 1 naming it", async () => {
-    const d = await startDaemon("services: {}\n");
-    try {
-      const file = join(tempDir(), "services.yaml");
-      writeFileSync(file, "services: {}\n");
-      const r = await run(["run", "-c", file, "--control", d.control, "--status", uniqueEndpoints().status]);
-      expect(r.exitCode).toBe(1);
-      expect(r.stderr).toContain(d.control);
-      noStack(r.stderr);
-    } finally {
-      await d.stop();
-    }
+    const d = await daemons.start("services: {}\n");
+    const file = join(tempDir(), "services.yaml");
+    writeFileSync(file, "services: {}\n");
+    const r = await run(["run", "-c", file, "--control", d.control, "--status", uniqueEndpoints().status]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(d.control);
+    noStack(r.stderr);
   });
 });

@@ -2,25 +2,21 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
-import { BIN, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { BIN, daemonPerTest, state } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe("flowinit logs", () => {
   it("prints the last lines of a service's log, each with its time and stream", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   talker: { command: 'for i in 1 2 3 4 5; do echo "line $i"; done; echo oops >&2; exec sleep 1000' }
 `);
     await d.flag();
     await d.rec.snapshot((s) => state(s, "talker")?.state === "running", "talker running");
     // stdout and stderr are two pipes: wait until both have reached the log.
-    const all = async () => (await d!.cli("logs", "talker", "-n", "10")).stdout;
+    const all = async () => (await d.cli("logs", "talker", "-n", "10")).stdout;
     await expect.poll(async () => (await all()).split("\n").length).toBe(6);
     const r = await d.cli("logs", "talker", "-n", "3");
     expect(r.exitCode).toBe(0);
@@ -31,7 +27,7 @@ services:
   });
 
   it("follows a log across rotations without losing or repeating a line", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { log_max_size: 2048, log_keep: 50 }
 services:
   chatty:

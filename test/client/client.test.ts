@@ -4,14 +4,13 @@ import { execa } from "execa";
 import * as zmq from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { Client, EXIT, RequestError, subscribe, UserError, type StatusMessage, type SubscribeOptions } from "../../src/index.js";
-import { BIN, startDaemon, state, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, daemonPerTest, state, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
+const daemons = daemonPerTest();
+/** What a test opened beside its daemon: closed before the daemon stops. */
 const cleanup: (() => void)[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const f of cleanup.splice(0)) f();
-  await d?.stop();
-  d = undefined;
 });
 
 const MANIFEST = `settings: { interval: 100ms }
@@ -22,7 +21,7 @@ services:
 
 describe("Client", () => {
   it("sends the flag with the app's pid, reads status and runs commands", async () => {
-    d = await startDaemon(MANIFEST);
+    const d = await daemons.start(MANIFEST);
     const client = new Client({ control: d.control });
     await client.ping();
     expect((await client.status()).daemon.flag).toBe(false);
@@ -42,7 +41,7 @@ describe("Client", () => {
   });
 
   it("is what a service finds in its environment: FLOWINIT_CONTROL names its own daemon", async () => {
-    d = await startDaemon(`services:
+    const d = await daemons.start(`services:
   starter: { command: exec node ${BIN} flag green, nowait: true, restart: never }
   gated: { command: exec sleep 1000 }
 `);
@@ -99,23 +98,23 @@ async function next(it: AsyncIterator<StatusMessage>): Promise<StatusMessage> {
 
 /** A daemon, and a subscription to its status topic through a relay. */
 async function throughRelay(opts: (d: RunningDaemon) => SubscribeOptions) {
-  d = await startDaemon(MANIFEST);
+  const d = await daemons.start(MANIFEST);
   const r = relay(d.status);
   cleanup.push(r.close);
   const ac = new AbortController();
   cleanup.push(() => ac.abort());
-  return { r, ac, it: subscribe(r.endpoint, { ...opts(d), signal: ac.signal }) };
+  return { d, r, ac, it: subscribe(r.endpoint, { ...opts(d), signal: ac.signal }) };
 }
 
 describe("subscribe with control", () => {
   it("opens with a snapshot, notices a lost message, yields a fresh snapshot, then drops what it covers", async () => {
-    const { r, it, ac } = await throughRelay((d) => ({ control: new Client({ control: d.control }), topics: ["event", "status"] }));
+    const { d, r, it, ac } = await throughRelay((d) => ({ control: new Client({ control: d.control }), topics: ["event", "status"] }));
     // It opens with a snapshot fetched once the subscription is live.
     const opening = await next(it);
     expect(opening).toMatchObject({ topic: "status", missed: 0 });
 
     r.dropNext("event");
-    await d!.flag();
+    await d.flag();
     const seen: StatusMessage[] = [];
     let resync: Extract<StatusMessage, { topic: "status" }> | undefined;
     while (resync === undefined) {

@@ -1,8 +1,8 @@
 /** The peer-UID allowlist on the ipc control socket, checked with a client of another UID. */
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { BIN, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, daemonPerTest } from "../helpers/daemon.js";
 
 const OTHER = 4321;
 const canSwitch = process.getuid?.() === 0 && (await execa("setpriv", ["--version"], { reject: false })).exitCode === 0;
@@ -14,15 +14,11 @@ const statusAs = (uid: number, control: string) =>
     reject: false,
   });
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe.skipIf(!canSwitch)("allow_uids", () => {
   it("refuses a peer whose UID is not listed, and serves the daemon's own UID", async () => {
-    d = await startDaemon(`services: {}\n`, ["--allow-uid", "9999"]);
+    const d = await daemons.start(`services: {}\n`, ["--allow-uid", "9999"]);
     const r = await statusAs(OTHER, d.control);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe(`flowinit: no daemon answers at ${d.control}`);
@@ -33,14 +29,14 @@ describe.skipIf(!canSwitch)("allow_uids", () => {
   });
 
   it("serves a listed UID (settings.allow_uids)", async () => {
-    d = await startDaemon(`settings: { allow_uids: [${OTHER}] }\nservices: {}\n`);
+    const d = await daemons.start(`settings: { allow_uids: [${OTHER}] }\nservices: {}\n`);
     const r = await statusAs(OTHER, d.control);
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout).daemon.pid).toBeGreaterThan(0);
   });
 
   it("accepts every local peer without an allowlist", async () => {
-    d = await startDaemon(`services: {}\n`);
+    const d = await daemons.start(`services: {}\n`);
     expect((await statusAs(OTHER, d.control)).exitCode).toBe(0);
   });
 });

@@ -1,19 +1,15 @@
 /** The Android app's PID (CONTRACT.md section 5): listed while it lives, never signalled. */
 import { writeFileSync } from "node:fs";
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, isAlive, state } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe("green flag with the app's pid", () => {
   it("lists the app as an external service while its process lives, then exited", async () => {
-    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
     const app = execa("sleep", ["1000"], { reject: false });
     const r = await d.cli("flag", "green", "--pid", String(app.pid));
     expect(r.exitCode).toBe(0);
@@ -29,7 +25,7 @@ describe("green flag with the app's pid", () => {
   });
 
   it("uses the request's name, refuses a name of the manifest, and never signals the app", async () => {
-    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`services:\n  gated: { command: exec sleep 1000 }\n`);
     const app = execa("sleep", ["1000"], { reject: false });
     const taken = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "green_flag", pid: app.pid, name: "gated" })));
     expect(taken.error.code).toBe("bad_request");
@@ -51,7 +47,7 @@ describe("green flag with the app's pid", () => {
   });
 
   it("refuses a reload that gives a living app's name to a service, and allows it once the app has ended", async () => {
-    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
     const app = execa("sleep", ["1000"], { reject: false });
     expect((await d.cli("flag", "green", "--pid", String(app.pid))).exitCode).toBe(0);
     await d.rec.snapshot((s) => state(s, "app")?.external === true, "app listed");

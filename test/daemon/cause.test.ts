@@ -1,17 +1,13 @@
 /** The cause of each exit, end to end: a real daemon, real children, a real kill -9 from outside. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/bus/protocol.js";
-import { startDaemon, state, type Message, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, state, type Message } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe("cause", () => {
   it("tells a kill -9 from outside, a stop, a crash and a clean exit apart, in events and entries", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   victim: { command: exec sleep 1000 }
   stopped: { command: exec sleep 1000 }

@@ -6,15 +6,11 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Snapshot } from "../../src/bus/protocol.js";
-import { startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, state, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 /** Waits in the fixture until the test creates $DIR/go. */
 const HOLD = 'until [ -e "$DIR/go" ]; do sleep 0.01; done';
@@ -38,8 +34,8 @@ async function stampOf(dir: string, name: string): Promise<bigint> {
  * until `db` is ready, however long that takes. Then db says it is ready and
  * app starts after: its start is stamped after db's.
  */
-async function readyBeforeDependent(db: string, readyReason: RegExp): Promise<void> {
-  d = await startDaemon(`
+async function readyBeforeDependent(db: string, readyReason: RegExp): Promise<RunningDaemon> {
+  const d = await daemons.start(`
 settings: { interval: 50ms }
 services:
   db: ${db}
@@ -59,6 +55,7 @@ services:
   expect(running.data.reason).toMatch(readyReason);
   await d.rec.event("app", "running", at);
   expect(await stampOf(d.dir, "app.started")).toBeGreaterThan(await stampOf(d.dir, "db.ready"));
+  return d;
 }
 
 describe("ready", () => {
@@ -77,12 +74,12 @@ describe("ready", () => {
   });
 
   it("{log_line}: a dependent starts only after the line appears in the service's output", async () => {
-    await readyBeforeDependent(
+    const d = await readyBeforeDependent(
       `{ command: 'echo starting up; ${HOLD}; ${STAMP} > "$DIR/db.ready"; echo "db: listening on 7000" >&2; exec sleep 1000', ready: {log_line: "listening on \\\\d+"} }`,
       /^ready: log line matched \/listening on \\d\+\/$/,
     );
     // The line still reaches the log, once written (the log writes behind the service's output).
-    await expect.poll(() => readFileSync(join(d!.dir, "logs", "db.log"), "utf8"), { interval: 5 }).toMatch(/err \| db: listening on 7000/);
+    await expect.poll(() => readFileSync(join(d.dir, "logs", "db.log"), "utf8"), { interval: 5 }).toMatch(/err \| db: listening on 7000/);
   });
 
   it("{exec}: a dependent starts only after the probe first exits 0", async () => {
@@ -93,7 +90,7 @@ describe("ready", () => {
   });
 
   it("a service not ready within ready_timeout is killed: cause not_ready, and a quick crash for the policy", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { interval: 50ms }
 services:
   mute: { command: 'echo $$ >> "$DIR/pids"; exec sleep 1000', ready: {fd: 3}, ready_timeout: 200ms, restart: on-failure, restart_delay: 10ms, max_restarts: 1 }
@@ -120,7 +117,7 @@ const pidsRunning = (d: RunningDaemon, name: string, from: number) =>
 
 describe("watchdog", () => {
   it("kills and restarts a service that kicked, then hung (SIGSTOP): cause watchdog", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { interval: 50ms }
 services:
   planner: { command: 'echo WATCHDOG=1 >&3; echo STATUS=planning >&3; kill -STOP $$', notify_fd: 3, watchdog: 300ms, restart_delay: 10ms }
@@ -138,7 +135,7 @@ services:
   });
 
   it("leaves alone a service that never kicked: the watchdog is armed by the first heartbeat", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { interval: 20ms }
 services:
   quiet: { command: 'exec sleep 1000', notify_fd: 3, watchdog: 100ms }
@@ -147,7 +144,7 @@ services:
     const running = await d.rec.event("quiet", "running");
     const from = d.rec.messages.indexOf(running) + 1;
     // Twenty ticks of 20 ms each, past the 100 ms watchdog many times over.
-    await d.rec.waitFor((m): m is never => pidsRunning(d!, "quiet", from).length >= 20, "twenty ticks");
+    await d.rec.waitFor((m): m is never => pidsRunning(d, "quiet", from).length >= 20, "twenty ticks");
     expect(new Set(pidsRunning(d, "quiet", from))).toEqual(new Set([running.data.pid]));
     expect(d.rec.messages.slice(from).some((m) => m.topic === "event")).toBe(false);
   });
@@ -162,7 +159,7 @@ services:
       `    open(os.path.join(os.environ["DIR"], "kicks"), "a").write("k\\n")\n` +
       `    time.sleep(0.05)\n` +
       `time.sleep(1000)\n`;
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { interval: 50ms }
 services:
   sensor: { command: python3, args: [-c, ${JSON.stringify(kick(6))}], watchdog: 400ms, restart: never }
@@ -178,7 +175,7 @@ services:
 
 describe("STATUS=", () => {
   it("shows the last STATUS= line as the entry's status_text, and in flowinit status", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { interval: 50ms }
 services:
   cal: { command: 'echo STATUS=calibrating >&3; ${HOLD}; echo "STATUS=calibrated, 3 cameras" >&3; exec sleep 1000', notify_fd: 3 }
@@ -195,7 +192,7 @@ services:
 
 describe("success_exit_codes", () => {
   it("an on-failure service exiting with a listed code is not restarted, and a oneshot exiting so completes", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   tool: { command: 'exit 3', success_exit_codes: [0, 3] }
   java: { command: 'exit 143', oneshot: true, success_exit_codes: [0, 143] }

@@ -1,21 +1,23 @@
 /** The control socket as other programs see it: plain words and JSON over a real REQ socket. */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { cli, startDaemon, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { cli, daemonPerTest, startDaemon, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon;
-// A daemon for each test: one that restarts a service must not change what another reads.
-beforeEach(async () => {
-  d = await startDaemon(`
+const MANIFEST = `
 services:
   a: { command: exec sleep 1000, nowait: true }
   once: { command: "true", nomonitor: true, nowait: true }
   elsewhere: { command: exec sleep 1000, platforms: [android] }
-`);
+`;
+// One daemon for the tests that only read it; one that restarts a service has its own, so that it changes nothing another reads.
+let d: RunningDaemon;
+beforeAll(async () => {
+  d = await startDaemon(MANIFEST);
 });
-afterEach(() => d.stop());
+afterAll(() => d.stop());
+const daemons = daemonPerTest();
 
-const json = async (req: unknown) => JSON.parse(await sendRaw(d.control, JSON.stringify(req)));
+const json = async (req: unknown, on = d) => JSON.parse(await sendRaw(on.control, JSON.stringify(req)));
 
 describe("control protocol", () => {
   it("answers plain words", async () => {
@@ -59,8 +61,9 @@ describe("control protocol", () => {
   });
 
   it("restarts a service on request with a new pid", async () => {
-    const before = (await json({ cmd: "status" })).status.services[0];
-    const r = await json({ cmd: "restart", service: "a" });
+    const own = await daemons.start(MANIFEST);
+    const before = (await json({ cmd: "status" }, own)).status.services[0];
+    const r = await json({ cmd: "restart", service: "a" }, own);
     expect(r.service.state).toBe("running");
     expect(r.service.pid).not.toBe(before.pid);
   });

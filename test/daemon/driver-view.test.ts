@@ -7,21 +7,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventMessage, HealthMessage, HistoryEntry } from "../../src/bus/protocol.js";
 import { currentHost, runtimeDir } from "../../src/platform/platform.js";
 import { StateFile } from "../../src/runner/recover.js";
 import { historyPath } from "../../src/stats/history.js";
-import { BIN, cli, FIXTURES, Recorder, SERVICES, startDaemon, state, tempDir, type Message, type RunningDaemon } from "../helpers/daemon.js";
+import { cli, daemonPerTest, FIXTURES, state, tempDir, type Message } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-let next: ReturnType<typeof execa> | undefined;
-afterEach(async () => {
-  await d?.stop();
-  next?.kill("SIGTERM");
-  await next;
-  d = next = undefined;
-});
+const daemons = daemonPerTest();
 
 const isHealth =
   (ok: boolean) =>
@@ -43,10 +36,12 @@ describe("the driver's view", () => {
   it("a critical service killed from outside: health, cause, hook, alert, history, and the history after a restart", async () => {
     const notifyLog = join(tempDir(), "notify.jsonl");
     const env = { PATH: `${join(FIXTURES, "termux-api")}:${process.env.PATH}`, NOTIFY_LOG: notifyLog };
-    d = await startDaemon(
+    const d = await daemons.start(
       `
 settings:
   notify: termux
+  # The history on disk and the ongoing notification follow the status tick.
+  interval: 50ms
 services:
   victim:
     command: 'echo "victim up" >&2; echo "loading model" >&2; exec sleep 1000'
@@ -154,10 +149,8 @@ services:
     d.proc.kill("SIGTERM");
     await d.proc;
     expect(notifications(notifyLog).at(-1)).toEqual(["termux-notification-remove", "flowinit"]);
-    const rec = new Recorder(d.status);
-    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir, ...env } });
-    await rec.snapshot((s) => state(s, "logger")?.state === "running", "the new daemon runs");
-    rec.close();
+    const next = await daemons.again(d);
+    await next.rec.snapshot((s) => state(s, "logger")?.state === "running", "the new daemon runs");
     const after = JSON.parse(String((await cli(["history", "victim", "--json", "--control", d.control])).stdout)) as HistoryEntry[];
     // It was waiting for the flag when the daemon stopped: no exit more.
     expect(after).toEqual(history);
@@ -165,7 +158,7 @@ services:
 
   it("without termux-notification, says so once and supervises on", async () => {
     // node's own folder and the system's: no termux-notification there.
-    d = await startDaemon(
+    const d = await daemons.start(
       `
 settings:
   notify: termux

@@ -6,22 +6,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, isAlive, state, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
+const daemons = daemonPerTest();
 let escapee: number | undefined;
-afterEach(async () => {
+// Runs before the daemon's stop (registered after it): an escapee the daemon failed to stop must not hold that stop up.
+afterEach(() => {
   if (escapee !== undefined && isAlive(escapee)) process.kill(escapee, "SIGKILL");
-  await d?.stop();
-  d = escapee = undefined;
+  escapee = undefined;
 });
 
 /** A daemon running the escaping service; resolves with the escapee's pid once it has left the group. */
 async function escaped(): Promise<{ d: RunningDaemon; pid: number }> {
-  d = await startDaemon(`services:\n  leaky: { command: PIDFILE=$DIR/escapee.pid exec $SERVICES/escapes-group.sh, nowait: true, stop_timeout: 10m }\n`);
+  const d = await daemons.start(`services:\n  leaky: { command: PIDFILE=$DIR/escapee.pid exec $SERVICES/escapes-group.sh, nowait: true, stop_timeout: 10m }\n`);
   const snap = await d.rec.snapshot((s) => state(s, "leaky")?.state === "running", "leaky running");
   let pid = 0;
-  await expect.poll(() => (pid = Number(readFileSync(join(d!.dir, "escapee.pid"), "utf8").trim() || 0)), { interval: 10 }).toBeGreaterThan(0);
+  await expect.poll(() => (pid = Number(readFileSync(join(d.dir, "escapee.pid"), "utf8").trim() || 0)), { interval: 10 }).toBeGreaterThan(0);
   escapee = pid;
   // It has left the group that a stop signals.
   const pgid = Number(readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1]!.split(" ")[2]);

@@ -7,17 +7,14 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa, execaSync } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
-import { BIN, cli, FIXTURES, freePort, python, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { BIN, cli, daemonPerTest, FIXTURES, freePort, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { python } from "../helpers/python.js";
 
 const PUSH = join(FIXTURES, "clients/push.py");
 const push = (endpoint: string, word: string, ...curve: string[]) => execa(python!, [PUSH, endpoint, word, ...curve], { reject: false, timeout: 20_000 });
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const SERVICES = `services:\n  modeld: { command: exec sleep 1000 }\n`;
 
@@ -39,7 +36,7 @@ describe.skipIf(python === undefined)(title, () => {
     const id = Math.random().toString(36).slice(2);
     const ipc = `ipc://@flowinit-test-${id}/6004`;
     const tcp = `tcp://127.0.0.1:${await freePort()}`;
-    d = await startDaemon(`settings:\n  flag_pull: [${ipc}, ${tcp}]\n  insecure_tcp: true\n${SERVICES}`);
+    const d = await daemons.start(`settings:\n  flag_pull: [${ipc}, ${tcp}]\n  insecure_tcp: true\n${SERVICES}`);
     await raiseAndLower(d, ipc);
     await raiseAndLower(d, tcp);
     // green_flag works too, and anything else is dropped without a word back.
@@ -78,8 +75,14 @@ describe.skipIf(python === undefined)(title, () => {
     await cli(["keys", "--client", join(keys, "stranger.key")]);
     writeFileSync(join(keys, "authorized_keys"), "");
     appendFileSync(join(keys, "authorized_keys"), `${client}\n`);
-    d = await startDaemon(`settings:\n  flag_pull: ${tcp}\n${curve}${SERVICES}`);
-    await push(tcp, "start_flag", serverKey, join(keys, "stranger.key"));
+    const d = await daemons.start(`settings:\n  flag_pull: ${tcp}\n${curve}${SERVICES}`);
+    let out = "";
+    d.proc.all!.on("data", (c: Buffer) => (out += c.toString()));
+    // A refused word is silent, and the push would linger 5 s for it: it is ended once the daemon said it refused the key.
+    const stranger = push(tcp, "start_flag", serverKey, join(keys, "stranger.key"));
+    await expect.poll(() => out, { timeout: 20_000 }).toMatch(/"domain":"flowinit.flag_pull".*refused a client: key not authorized/);
+    stranger.kill("SIGKILL");
+    await stranger;
     await raiseAndLower(d, tcp, serverKey, join(keys, "client.key"));
     d.proc.kill("SIGTERM");
     const { all } = await d.proc;
@@ -98,7 +101,7 @@ describe.skipIf(!canSwitch)("flag_pull and allow_uids", () => {
 
   it("drops a sender whose UID is not listed, and takes one that is", async () => {
     const ipc = `ipc://@flowinit-test-${Math.random().toString(36).slice(2)}/6004`;
-    d = await startDaemon(`settings:\n  flag_pull: ${ipc}\n  allow_uids: [${OTHER + 1}]\n${SERVICES}`);
+    let d = await daemons.start(`settings:\n  flag_pull: ${ipc}\n  allow_uids: [${OTHER + 1}]\n${SERVICES}`);
     let out = "";
     d.proc.all!.on("data", (c: Buffer) => (out += c.toString()));
     // Its word waits for a connection that is refused each time it tries: it is ended once the daemon said so.
@@ -109,7 +112,7 @@ describe.skipIf(!canSwitch)("flag_pull and allow_uids", () => {
     await d.stop();
     expect((await d.proc).all).not.toContain("gate flag open");
 
-    d = await startDaemon(`settings:\n  flag_pull: ${ipc}\n  allow_uids: [${OTHER}]\n${SERVICES}`);
+    d = await daemons.start(`settings:\n  flag_pull: ${ipc}\n  allow_uids: [${OTHER}]\n${SERVICES}`);
     const mark = d.rec.mark;
     expect((await pushAs(OTHER, ipc, "start_flag")).exitCode).toBe(0);
     await d.rec.event("modeld", "running", mark);

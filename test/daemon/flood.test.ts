@@ -1,17 +1,13 @@
 /** A service that writes as fast as it can neither stalls nor wedges the daemon. */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe("a service flooding its output", () => {
   it("writes 50 MB to the end while the control socket keeps answering", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 settings: { log_max_size: 4MiB, log_keep: 2 }
 services:
   flood: { command: "head -c 50000000 /dev/zero | tr '\\\\0' x | fold -w 99", restart: never }

@@ -7,16 +7,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
-import { BIN, startDaemon, state, tempDir, type Message, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, daemonPerTest, state, tempDir, type Message, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 /** A fake /proc and /sys under a folder of its own, for FLOWINIT_DEVICE_ROOT. */
 function deviceRoot(files: Record<string, string>): { root: string; write: (path: string, text: string) => void } {
@@ -38,7 +34,7 @@ const isDevice = (test: (m: Record<string, unknown>) => boolean) => (m: Message)
 describe("a thermal gate", () => {
   it("stops the heavy service above 45 C, dependents first, and starts it again only below 42 C", async () => {
     const dev = deviceRoot({ [`${ZONE}/type`]: "cpu-0\n", [`${ZONE}/temp`]: "40000\n" });
-    d = await startDaemon(
+    const d = await daemons.start(
       `settings:
   interval: 50ms
   gates:
@@ -106,7 +102,7 @@ services:
     const dir = tempDir();
     const file = join(dir, "temp");
     writeFileSync(file, "50000\n");
-    d = await startDaemon(
+    const d = await daemons.start(
       `settings:
   interval: 50ms
   gates:
@@ -137,8 +133,8 @@ services:
   slow: { command: ${slow}, nowait: true, stop_timeout: 60s }
   fan: { command: exec sleep 1000, when: [cool] }
 `;
-    d = await startDaemon(manifest("PIDFILE=$DIR/slow.pid $SERVICES/ignores-term.sh"), [], { FLOWINIT_DEVICE_ROOT: dev.root });
-    const pids = () => readFileSync(join(d!.dir, "slow.pid"), "utf8").trim().split(/\s+/).map(Number);
+    const d = await daemons.start(manifest("PIDFILE=$DIR/slow.pid $SERVICES/ignores-term.sh"), [], { FLOWINIT_DEVICE_ROOT: dev.root });
+    const pids = () => readFileSync(join(d.dir, "slow.pid"), "utf8").trim().split(/\s+/).map(Number);
     await expect.poll(() => pids().length, { timeout: 20_000 }).toBe(2);
     expect(gates(await d.rec.snapshot(() => true, "a snapshot")).cool).toMatchObject({ open: false, reason: "46 C > 45" });
     // A reload that waits on slow's stop, which ignores SIGTERM.
@@ -169,7 +165,7 @@ services:
 describe("a battery gate", () => {
   it("closes below its minimum while not charging, and opens while charging", async () => {
     const dev = deviceRoot({ [`${BATTERY}/type`]: "Battery\n", [`${BATTERY}/capacity`]: "50\n", [`${BATTERY}/status`]: "Discharging\n" });
-    d = await startDaemon(
+    const d = await daemons.start(
       `settings:
   interval: 50ms
   gates:
@@ -193,7 +189,9 @@ services:
 });
 
 describe("an external gate", () => {
+  // A short tick: a request that flips nothing is seen in the next tick's snapshot.
   const MANIFEST = `settings:
+  interval: 50ms
   gates:
     started: {external: true}
     cool: {temperature_max_c: 45, clear_below_c: 42}
@@ -202,7 +200,7 @@ services:
 `;
 
   it("is set by the gate request and by flowinit gate; flowinit status shows it", async () => {
-    d = await startDaemon(MANIFEST, [], { FLOWINIT_DEVICE_ROOT: tempDir() });
+    const d = await daemons.start(MANIFEST, [], { FLOWINIT_DEVICE_ROOT: tempDir() });
     expect(gates(await d.rec.snapshot(() => true, "a snapshot")).started).toMatchObject({ open: false, reason: "not opened yet" });
     const mark = d.rec.mark;
     const reply = await json(d, { cmd: "gate", name: "started", open: true, reason: "ignition on" });
@@ -229,7 +227,7 @@ services:
   });
 
   it("refuses a gate it does not know, one its readings decide, and the flag's", async () => {
-    d = await startDaemon(MANIFEST, [], { FLOWINIT_DEVICE_ROOT: tempDir() });
+    const d = await daemons.start(MANIFEST, [], { FLOWINIT_DEVICE_ROOT: tempDir() });
     expect(await json(d, { cmd: "gate", name: "strated", open: true })).toEqual({
       ok: false,
       error: { code: "unknown_gate", message: "no gate named strated; external gates: started" },
@@ -248,7 +246,7 @@ services:
 
 describe("an offroad-only service (when: [\"!flag\"])", () => {
   it("runs while the flag is down, stops at the green flag, and runs again after the stop flag", async () => {
-    d = await startDaemon(`services:
+    const d = await daemons.start(`services:
   uploader: { command: exec sleep 1000, when: ["!flag"] }
   modeld: { command: exec sleep 1000 }
 `);
@@ -268,7 +266,7 @@ describe("an offroad-only service (when: [\"!flag\"])", () => {
   });
 
   it("never starts under --no-wait", async () => {
-    d = await startDaemon(`services:\n  uploader: { command: exec sleep 1000, when: ["!flag"] }\n  modeld: { command: exec sleep 1000 }\n`, ["--no-wait"]);
+    const d = await daemons.start(`services:\n  uploader: { command: exec sleep 1000, when: ["!flag"] }\n  modeld: { command: exec sleep 1000 }\n`, ["--no-wait"]);
     await d.rec.snapshot((s) => state(s, "modeld")?.state === "running", "modeld running");
     d.proc.kill("SIGTERM");
     const { all } = await d.proc;

@@ -1,33 +1,28 @@
 /** oneshot and the depends_on conditions end to end: a real daemon, real children, the status topic. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 describe("oneshot", () => {
   it("runs a gated oneshot, then its dependent, at each green flag", async () => {
     // app runs only if prepare has run: started too early, it would crash.
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   app: { command: 'test -e "$DIR/runs" && exec sleep 1000', depends_on: {prepare: completed} }
   prepare: { command: 'echo run >> "$DIR/runs"', oneshot: true }
 `);
-    const daemon = d;
     /** prepare's exit, then app's start and run, after `mark`, in that order. */
     const chain = async (mark: number) => {
-      const running = await daemon.rec.event("app", "running", mark);
-      const exited = await daemon.rec.event("prepare", "exited", mark);
-      const starting = await daemon.rec.event("app", "starting", mark);
+      const running = await d.rec.event("app", "running", mark);
+      const exited = await d.rec.event("prepare", "exited", mark);
+      const starting = await d.rec.event("app", "starting", mark);
       expect(exited.data).toMatchObject({ from: "running", cause: "exit", reason: "exited with code 0" });
       expect(starting.data.reason).toBe("prepare is exited");
-      const at = (m: unknown) => daemon.rec.messages.indexOf(m as (typeof daemon.rec.messages)[number]);
+      const at = (m: unknown) => d.rec.messages.indexOf(m as (typeof d.rec.messages)[number]);
       expect(at(exited)).toBeLessThan(at(starting));
       expect(at(starting)).toBeLessThan(at(running));
     };

@@ -5,16 +5,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
-import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, isAlive, state, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const BEFORE = `
 services:
@@ -36,10 +32,10 @@ const events = (d: RunningDaemon, from: number) =>
 
 /** A daemon whose reload to AFTER is under way, waiting on slow's stop; `finish` ends that stop. */
 async function reloadWaitingOnSlowStop() {
-  d = await startDaemon(BEFORE);
+  const d = await daemons.start(BEFORE);
   await d.rec.snapshot((s) => state(s, "slow")?.state === "running", "slow running");
   // The pid file is written once the trap is set: SIGTERM cannot end the stop before the test does.
-  await expect.poll(() => pids(d!).length).toBe(2);
+  await expect.poll(() => pids(d).length).toBe(2);
   const old = pids(d);
   const mark = d.rec.mark;
   writeFileSync(d.manifest, AFTER);
@@ -116,7 +112,7 @@ describe("a reload waiting on a slow stop", () => {
 
 describe("after other operations", () => {
   it("a reload that changes and removes gated services right after a stop_flag", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   b1: { command: exec sleep 1001 }
   b2: { command: exec sleep 1002, depends_on: [b1] }
@@ -133,7 +129,7 @@ services:
   });
 
   it("a refused reload leaves the next one free to run", async () => {
-    d = await startDaemon(`services:\n  a: { command: exec sleep 1000, nowait: true }\n`);
+    const d = await daemons.start(`services:\n  a: { command: exec sleep 1000, nowait: true }\n`);
     writeFileSync(d.manifest, `services:\n  a: { command: exec sleep 1000, nowait: true, bogus: 1 }\n`);
     expect((await json(d, { cmd: "reload" })).error.code).toBe("invalid_manifest");
     writeFileSync(d.manifest, `services:\n  a: { command: exec sleep 1000, nowait: true }\n  b: { command: exec sleep 1000, nowait: true }\n`);
@@ -141,7 +137,7 @@ services:
   });
 
   it("two reloads one behind the other each answer", async () => {
-    d = await startDaemon(`services:\n  a: { command: exec sleep 1000, nowait: true }\n`);
+    const d = await daemons.start(`services:\n  a: { command: exec sleep 1000, nowait: true }\n`);
     writeFileSync(d.manifest, `services:\n  a: { command: exec sleep 1000, nowait: true }\n  b: { command: exec sleep 1000, nowait: true }\n`);
     const [one, two] = await Promise.all([json(d, { cmd: "reload" }), json(d, { cmd: "reload" })]);
     expect([one.ok, two.ok]).toEqual([true, true]);
@@ -149,9 +145,9 @@ services:
   });
 
   it("a reload or a request during the shutdown is refused", async () => {
-    d = await startDaemon(`services:\n  slow: { command: PIDFILE=$DIR/slow.pid $SERVICES/ignores-term.sh, nowait: true, stop_timeout: 60s }\n`);
+    const d = await daemons.start(`services:\n  slow: { command: PIDFILE=$DIR/slow.pid $SERVICES/ignores-term.sh, nowait: true, stop_timeout: 60s }\n`);
     await d.rec.snapshot((s) => state(s, "slow")?.state === "running", "slow running");
-    await expect.poll(() => pids(d!).length).toBe(2);
+    await expect.poll(() => pids(d).length).toBe(2);
     const old = pids(d);
     const mark = d.rec.mark;
     d.proc.kill("SIGTERM");

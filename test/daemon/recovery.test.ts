@@ -4,22 +4,16 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { currentHost, runtimeDir } from "../../src/platform/platform.js";
-import { sendRaw } from "../../src/client/client.js";
 import { StateFile } from "../../src/runner/recover.js";
-import { BIN, isAlive, Recorder, SERVICES, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, isAlive, state, type Recorder } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-let next: ReturnType<typeof execa> | undefined;
-/** Processes a failed test may leave behind, found by `sleepers`: killed by pid. */
+/** Processes a failed test may leave behind, found by `sleepers`: killed by pid, after the daemons' stops (registered before them). */
 let strays: () => number[] = () => [];
-afterEach(async () => {
-  await d?.stop();
-  next?.kill("SIGTERM");
-  await next;
+afterEach(() => {
   for (const pid of strays()) process.kill(pid, "SIGKILL");
-  d = next = undefined;
   strays = () => [];
 });
+const daemons = daemonPerTest();
 
 /** The live processes whose environment names `dir` (the services' DIR), by their SVC variable: a service's shell before it execs, then its `sleep`. */
 function sleepers(dir: string): Map<string, number[]> {
@@ -62,10 +56,10 @@ services:
   tree: { command: PIDFILE=$DIR/tree.pid $SERVICES/forks-grandchild.sh, nowait: true }
   stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, nowait: true, stop_timeout: 300ms }
 `;
-    d = await startDaemon(yaml);
+    const d = await daemons.start(yaml);
     const running = await d.rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running");
     const leaders = ["tree", "stubborn"].map((n) => state(running, n)!.pid!).sort();
-    const read = (f: string) => readFileSync(join(d!.dir, f), "utf8").trim().split(" ").map(Number);
+    const read = (f: string) => readFileSync(join(d.dir, f), "utf8").trim().split(" ").map(Number);
     await expect.poll(() => read("tree.pid").length, { interval: 10 }).toBe(2);
     await expect.poll(() => read("stubborn.pid").length, { interval: 10 }).toBe(2);
     const old = [...read("tree.pid"), ...read("stubborn.pid")];
@@ -77,13 +71,8 @@ services:
     await d.proc;
     for (const pid of old) expect(isAlive(pid), `orphan ${pid} alive after the daemon died`).toBe(true);
 
-    const rec = new Recorder(d.status);
-    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], {
-      reject: false,
-      env: { SERVICES, DIR: d.dir },
-    });
-    const snap = await rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running again");
-    rec.close();
+    const next = await daemons.again(d);
+    const snap = await next.rec.snapshot((s) => ["tree", "stubborn"].every((n) => state(s, n)?.state === "running"), "both running again");
     for (const pid of old) expect(isAlive(pid), `old ${pid}`).toBe(false);
     // Exactly one live tree each: the new groups hold the processes the new pid files name, the old ones are gone.
     for (const [name, file] of [["tree", "tree.pid"], ["stubborn", "stubborn.pid"]] as const) {
@@ -95,7 +84,7 @@ services:
 
   it("knows every group spawned before a kill in the middle of a spawn burst: nothing doubled, nothing orphaned", async () => {
     const names = Array.from({ length: 30 }, (_, i) => `s${i}`);
-    d = await startDaemon(`services:\n${names.map((n) => `  ${n}: { command: exec sleep 1000, env: { SVC: ${n} } }`).join("\n")}\n`);
+    const d = await daemons.start(`services:\n${names.map((n) => `  ${n}: { command: exec sleep 1000, env: { SVC: ${n} } }`).join("\n")}\n`);
     const dir = d.dir;
     strays = () => [...sleepers(dir).values()].flat();
     const mark = d.rec.mark;
@@ -108,13 +97,10 @@ services:
     const old = [...sleepers(dir).values()].flat();
     expect(old.length).toBeGreaterThan(0);
 
-    const rec = new Recorder(d.status);
-    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: dir } });
-    await rec.snapshot(() => true, "the new daemon's first snapshot");
+    const next = await daemons.again(d);
     // Raised again as an app would: this test is about the groups, whatever the facts on disk say.
-    await sendRaw(d.control, "green_flag");
-    const snap = await rec.snapshot((s) => names.every((n) => state(s, n)?.state === "running"), "all running again");
-    rec.close();
+    await next.flag();
+    const snap = await next.rec.snapshot((s) => names.every((n) => state(s, n)?.state === "running"), "all running again");
     for (const pid of old) expect(isAlive(pid), `the dead daemon's ${pid} alive`).toBe(false);
     const now = sleepers(dir);
     for (const n of names) expect(now.get(n), n).toEqual([state(snap, n)!.pid]);
@@ -127,7 +113,7 @@ services:
   held: { command: exec sleep 1000, nowait: true }
   gated: { command: exec sleep 1000 }
 `;
-    d = await startDaemon(yaml);
+    const d = await daemons.start(yaml);
     const app = execa("sleep", ["1000"], { reject: false });
     try {
       expect((await d.cli("flag", "green", "--pid", String(app.pid))).exitCode).toBe(0);
@@ -139,11 +125,9 @@ services:
       d.proc.kill("SIGKILL");
       await d.proc;
 
-      const rec = new Recorder(d.status);
-      next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir } });
+      const next = await daemons.again(d);
       // No flag is sent: the new daemon raises it again by itself.
-      const snap = await rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running again");
-      rec.close();
+      const snap = await next.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running again");
       expect(snap.daemon).toMatchObject({ flag: true, recovered_from: dead });
       expect(state(snap, "held")?.state).toBe("stopped");
       expect(state(snap, "early")?.state).toBe("running");
@@ -154,15 +138,13 @@ services:
   });
 
   it("forgets it all after a clean stop: the next daemon waits for the flag", async () => {
-    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`services:\n  gated: { command: exec sleep 1000 }\n`);
     await d.flag();
     await d.rec.event("gated", "running");
     d.proc.kill("SIGTERM");
     expect((await d.proc).exitCode).toBe(0);
-    const rec = new Recorder(d.status);
-    next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir } });
-    const snap = await rec.snapshot((s) => state(s, "gated") !== undefined, "a snapshot");
-    rec.close();
+    const next = await daemons.again(d);
+    const snap = await next.rec.snapshot((s) => state(s, "gated") !== undefined, "a snapshot");
     expect(snap.daemon).toMatchObject({ flag: false, recovered_from: null });
     expect(state(snap, "gated")?.state).toBe("waiting");
   });

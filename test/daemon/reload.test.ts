@@ -1,9 +1,10 @@
 /** Reload (the JSON command, the CLI and SIGHUP) against a live daemon. */
 import { writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { isAlive, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, isAlive, state, type RunningDaemon } from "../helpers/daemon.js";
 
+const daemons = daemonPerTest();
 let d: RunningDaemon;
 const pid = async (name: string) => {
   const r = JSON.parse(await sendRaw(d.control, JSON.stringify({ cmd: "status" })));
@@ -12,7 +13,7 @@ const pid = async (name: string) => {
 
 // Each test its own daemon, from the same manifest, so that none leans on what another reloaded.
 beforeEach(async () => {
-  d = await startDaemon(`
+  d = await daemons.start(`
 services:
   keep: { command: exec sleep 1001, nowait: true }
   change: { command: exec sleep 1002, nowait: true }
@@ -21,7 +22,6 @@ services:
 `);
   await d.rec.snapshot((s) => ["keep", "change", "gone"].every((n) => state(s, n)?.state === "running"), "all running");
 });
-afterEach(() => d.stop());
 
 describe("reload", () => {
   it("applies the diff: starts added, stops removed, restarts changed, leaves unchanged alone", async () => {

@@ -1,18 +1,14 @@
 /** Supervision end to end: a real daemon, real children, real sockets. */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
 import { execa } from "execa";
-import { BIN, isAlive, startDaemon, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
+import { BIN, daemonPerTest, isAlive, state, tempDir, uniqueEndpoints, type RunningDaemon } from "../helpers/daemon.js";
 import { RawDealer } from "../helpers/zmtp.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const pidsIn = (file: string) => readFileSync(file, "utf8").trim().split(/\s+/).map(Number);
 const waitForFile = async (d: RunningDaemon, file: string) => {
@@ -31,7 +27,7 @@ const waitForFile = async (d: RunningDaemon, file: string) => {
 
 describe("green flag gating", () => {
   it("starts nowait services at once and gated ones on the flag; stop_flag stops them, then gates them again", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   early: { command: exec sleep 1000, nowait: true }
   gated: { command: exec sleep 1000 }
@@ -63,7 +59,7 @@ services:
 
   it("starts again what a green flag wants while a stop_flag is still stopping it", async () => {
     // A stop that would take a minute, so the green flag surely arrives while it runs; the test ends it.
-    d = await startDaemon(`services:\n  stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, stop_timeout: 60s }\n`);
+    const d = await daemons.start(`services:\n  stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, stop_timeout: 60s }\n`);
     await d.flag();
     await d.rec.event("stubborn", "running");
     // The pid file is written once the trap is set: from then on SIGTERM cannot end the stop early.
@@ -80,11 +76,22 @@ services:
     const again = await d.rec.event("stubborn", "running", mark);
     expect(again.data.pid).toBeGreaterThan(0);
     expect(pids).not.toContain(again.data.pid);
+    // The new run may ignore SIGTERM as well: the test ends its stop too, or the shutdown would wait out stop_timeout.
+    const down = d.rec.mark;
+    d.proc.kill("SIGTERM");
+    await d.rec.event("stubborn", "stopping", down);
+    try {
+      process.kill(-again.data.pid!, "SIGKILL");
+    } catch {
+      /* its trap was not set yet: SIGTERM ended it */
+    }
+    expect((await d.proc).exitCode).toBe(0);
   });
 
   it("takes flags in the order they arrive: a stop_flag read in the same turn as a green flag cancels its start", async () => {
     const raw = `ipc://${join(tempDir(), "control")}`;
-    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n  fire: { command: echo fired, nomonitor: true }\n`, ["--control", raw]);
+    // A short tick: nothing changes after the cancelled flag, so only a tick publishes the snapshot waited for below.
+    const d = await daemons.start(`settings: { interval: 50ms }\nservices:\n  gated: { command: exec sleep 1000 }\n  fire: { command: echo fired, nomonitor: true }\n`, ["--control", raw]);
     // Both requests in one write, so the daemon reads them in one turn of its loop.
     const peer = await RawDealer.connect(raw);
     try {
@@ -106,14 +113,14 @@ services:
   });
 
   it("--no-wait counts as a flag at start", async () => {
-    d = await startDaemon(`services:\n  gated: { command: exec sleep 1000 }\n`, ["--no-wait"]);
+    const d = await daemons.start(`services:\n  gated: { command: exec sleep 1000 }\n`, ["--no-wait"]);
     await d.rec.snapshot((s) => state(s, "gated")?.state === "running", "gated running");
   });
 });
 
 describe("restarts", () => {
   it("restarts a service killed with SIGKILL; the next snapshot has the new pid", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   svc: { command: exec sleep 1000, restart: always, stable_after: 0 }
 `);
@@ -132,7 +139,7 @@ services:
   });
 
   it("backs off a crash loop into fatal, and a start request revives it", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   crasher:
     command: $SERVICES/crashes.sh
@@ -159,7 +166,7 @@ services:
   });
 
   it("a service that cannot be spawned goes fatal with the reason, and the others run on", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   missing: { command: /nonexistent/program, args: [] }
   badcwd: { command: exec sleep 1000, cwd: /nonexistent-dir }
@@ -183,7 +190,7 @@ services:
 
 describe("stopping process trees", () => {
   it("escalates to SIGKILL of the whole group after stop_timeout", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   stubborn:
     command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh
@@ -203,7 +210,7 @@ services:
   });
 
   it("stops a tree that honours SIGTERM without waiting for the timeout", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   tree:
     command: PIDFILE=$DIR/tree.pid $SERVICES/forks-grandchild.sh
@@ -218,7 +225,7 @@ services:
   });
 
   it("answers ping and status while another client's stop waits out a long stop_timeout", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   stubborn: { command: PIDFILE=$DIR/stubborn.pid $SERVICES/ignores-term.sh, stop_timeout: 60s }
 `);
@@ -242,7 +249,7 @@ services:
   });
 
   it("stops everything on SIGTERM, dependents first, and exits 0", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   base: { command: PIDFILE=$DIR/base.pid $SERVICES/forks-grandchild.sh }
   app: { command: exec sleep 1000, depends_on: [base] }
@@ -265,7 +272,7 @@ services:
 
 describe("depends_on", () => {
   it("starts a service only once its dependencies are running", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   c: { command: exec sleep 1000, depends_on: [b] }
   b: { command: exec sleep 1000, depends_on: [a] }
@@ -282,7 +289,7 @@ services:
   });
 
   it("spawns a nomonitor service only once its dependencies are running", async () => {
-    d = await startDaemon(`
+    const d = await daemons.start(`
 services:
   dep: { command: exec sleep 1000 }
   fire: { command: 'if [ -e "$DIR/go" ]; then echo after; else echo before; fi > "$DIR/seen"', nomonitor: true, depends_on: [dep] }
@@ -294,14 +301,14 @@ services:
     await d.rec.snapshot((s) => s.daemon.flag, "flag raised", mark);
     writeFileSync(join(d.dir, "go"), "");
     expect((await d.cli("start", "dep")).exitCode).toBe(0);
-    await expect.poll(() => existsSync(join(d!.dir, "seen")), { interval: 10 }).toBe(true);
-    await expect.poll(() => readFileSync(join(d!.dir, "seen"), "utf8"), { interval: 10 }).toBe("after\n");
+    await expect.poll(() => existsSync(join(d.dir, "seen")), { interval: 10 }).toBe(true);
+    await expect.poll(() => readFileSync(join(d.dir, "seen"), "utf8"), { interval: 10 }).toBe("after\n");
   });
 });
 
 describe("status topic", () => {
   it("numbers every message with one gapless seq, each event before the snapshot that includes it", async () => {
-    d = await startDaemon(`services:\n  a: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`services:\n  a: { command: exec sleep 1000 }\n`);
     await d.flag();
     const ev = await d.rec.event("a", "running");
     const i = d.rec.messages.indexOf(ev);

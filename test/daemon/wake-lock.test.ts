@@ -4,15 +4,11 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
-import { startDaemon, state, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, state, tempDir } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const MANIFEST = `settings:\n  wake_lock: while_flag\nservices:\n  modeld: { command: exec sleep 1000 }\n`;
 /** No termux commands here, but node and a shell. */
@@ -38,7 +34,7 @@ function fakeTermux(): { path: string; calls: () => string[] } {
 describe("wake_lock: while_flag", () => {
   it("takes the lock when the flag rises and lets it go when it falls and at shutdown", async () => {
     const termux = fakeTermux();
-    d = await startDaemon(MANIFEST, [], { PATH: termux.path });
+    const d = await daemons.start(MANIFEST, [], { PATH: termux.path });
     expect(termux.calls()).toEqual([]);
     await d.flag();
     await expect.poll(termux.calls).toEqual(["termux-wake-lock"]);
@@ -53,7 +49,7 @@ describe("wake_lock: while_flag", () => {
 
   it("runs one command at a time: a flag raised and lowered at once ends unlocked", async () => {
     const termux = fakeTermux();
-    d = await startDaemon(MANIFEST, [], { PATH: termux.path });
+    const d = await daemons.start(MANIFEST, [], { PATH: termux.path });
     await Promise.all([sendRaw(d.control, "green_flag"), sendRaw(d.control, "stop_flag")]);
     await expect.poll(() => termux.calls().at(-1)).toBe("termux-wake-unlock");
     await d.stop();
@@ -61,7 +57,7 @@ describe("wake_lock: while_flag", () => {
   });
 
   it("says once that the commands are missing, and supervises as before", async () => {
-    d = await startDaemon(MANIFEST, [], { PATH: BARE_PATH });
+    const d = await daemons.start(MANIFEST, [], { PATH: BARE_PATH });
     for (let i = 0; i < 2; i++) {
       const mark = d.rec.mark;
       await d.flag();

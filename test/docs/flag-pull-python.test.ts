@@ -1,13 +1,10 @@
 /** The PUSH snippet of docs/android-client.md (as FlowPilot's launcher sends the flag), run as written against a live daemon. */
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
-import { freePort, python, pythonSnippet, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { daemonPerTest, freePort, state } from "../helpers/daemon.js";
+import { python, pythonSnippet } from "../helpers/python.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const title = python ? "docs/android-client.md, the launcher's PUSH" : "docs/android-client.md, PUSH: skipped, no python3 with zmq here (apt-get install python3-zmq)";
 
@@ -16,7 +13,7 @@ describe.skipIf(python === undefined)(title, () => {
     const code = pythonSnippet("android-client.md", "## 4. FlowPilot's launcher");
     expect(code).toContain('"tcp://127.0.0.1:6004"');
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    d = await startDaemon(`settings:\n  flag_pull: ${endpoint}\n  insecure_tcp: true\nservices:\n  modeld: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`settings:\n  flag_pull: ${endpoint}\n  insecure_tcp: true\nservices:\n  modeld: { command: exec sleep 1000 }\n`);
     const mark = d.rec.mark;
     const r = await execa(python!, ["-c", code.replace('"tcp://127.0.0.1:6004"', JSON.stringify(endpoint))], { reject: false, timeout: 20_000 });
     expect(r.exitCode).toBe(0);

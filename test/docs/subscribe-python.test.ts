@@ -1,19 +1,16 @@
 /** The Python subscriber of docs/subscribe.md, run as written against a live daemon, where pyzmq is installed. */
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
-import { python, pythonSnippet, startDaemon, type RunningDaemon } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { daemonPerTest } from "../helpers/daemon.js";
+import { python, pythonSnippet } from "../helpers/python.js";
 
-let d: RunningDaemon | undefined;
-afterEach(async () => {
-  await d?.stop();
-  d = undefined;
-});
+const daemons = daemonPerTest();
 
 const title = python ? "docs/subscribe.md, Python" : "docs/subscribe.md, Python: skipped, no python3 with zmq here (apt-get install python3-zmq)";
 
 describe.skipIf(python === undefined)(title, () => {
   it("prints snapshots and events as the doc says", async () => {
-    d = await startDaemon(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
+    const d = await daemons.start(`settings: { interval: 100ms }\nservices:\n  gated: { command: exec sleep 1000 }\n`);
     const code = pythonSnippet("subscribe.md", "## From Python");
     expect(code).toContain('"ipc://@flowinit/status"');
     const sub = execa(python!, ["-u", "-c", code.replace('"ipc://@flowinit/status"', JSON.stringify(d.status))], { reject: false });

@@ -7,7 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:net";
-import { execa, execaSync, type ResultPromise } from "execa";
+import { execa, type ResultPromise } from "execa";
+import { afterEach } from "vitest";
 import * as zmq from "zeromq";
 import type { EventMessage, GateEventMessage, HealthMessage, Snapshot } from "../../src/bus/protocol.js";
 import { sendRaw } from "../../src/client/client.js";
@@ -30,17 +31,6 @@ export const freePort = () =>
       srv.close(() => resolve(port));
     });
   });
-
-/** The first Python snippet under `heading` in a doc of docs/, to run as written. */
-export function pythonSnippet(doc: string, heading: string): string {
-  const text = readFileSync(join(ROOT, "docs", doc), "utf8");
-  const code = /```python\n([\s\S]*?)```/.exec(text.slice(text.indexOf(heading)))?.[1];
-  if (code === undefined) throw new Error(`docs/${doc} has no Python snippet under '${heading}'`);
-  return code;
-}
-
-/** A python3 that has pyzmq, for independent clients; undefined where there is none. */
-export const python = ["python3", "/usr/bin/python3"].find((p) => execaSync(p, ["-c", "import zmq"], { reject: false }).exitCode === 0);
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "flowinit-test-"));
@@ -145,6 +135,9 @@ export interface RunningDaemon {
   control: string;
   status: string;
   rec: Recorder;
+  /** What it was started with after the manifest and endpoints, and over its environment: `again` starts the same. */
+  args: string[];
+  env: Record<string, string>;
   /**
    * Sends the green flag. Services started before the recorder connected
    * may have had events it never saw, so tests that check every event gate
@@ -167,7 +160,13 @@ export async function startDaemon(yaml: string, args: string[] = [], env: Record
   const dir = tempDir();
   const manifest = join(dir, "services.yaml");
   writeFileSync(manifest, yaml);
-  const { control, status } = uniqueEndpoints();
+  return launch({ dir, manifest, ...uniqueEndpoints(), args, env });
+}
+
+type Launch = Pick<RunningDaemon, "dir" | "manifest" | "control" | "status" | "args" | "env">;
+
+/** `flowinit run` on a manifest already written; resolves after its first snapshot, or kills it and throws. */
+async function launch({ dir, manifest, control, status, args, env }: Launch): Promise<RunningDaemon> {
   const rec = new Recorder(status);
   const proc = execa("node", [BIN, "run", "-c", manifest, "--control", control, "--status", status, ...args], {
     reject: false,
@@ -178,7 +177,15 @@ export async function startDaemon(yaml: string, args: string[] = [], env: Record
     throw new Error(`daemon exited ${r.exitCode}: ${r.all}`);
   });
   exited.catch(() => undefined);
-  await Promise.race([rec.snapshot(() => true, "first snapshot"), exited]);
+  try {
+    await Promise.race([rec.snapshot(() => true, "first snapshot"), exited]);
+  } catch (e) {
+    // A daemon that never published must not outlive the test that started it.
+    rec.close();
+    proc.kill("SIGKILL");
+    await proc;
+    throw e;
+  }
   return {
     proc,
     dir,
@@ -186,6 +193,8 @@ export async function startDaemon(yaml: string, args: string[] = [], env: Record
     control,
     status,
     rec,
+    args,
+    env,
     flag: () => sendRaw(control, "green_flag"),
     cli: (...a: string[]) => cli([...a, "--control", control, "--status", status]).then((r) => ({ exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) })),
     async stop() {
@@ -195,6 +204,30 @@ export async function startDaemon(yaml: string, args: string[] = [], env: Record
         await proc;
       }
     },
+  };
+}
+
+/**
+ * Daemons for the tests of the file or describe block that calls it: each
+ * daemon a test starts through it is stopped after that test, newest first,
+ * whether the test passed or not. A cleanup of the caller's own afterEach
+ * runs before these stops (vitest runs after-hooks last registered first).
+ */
+export function daemonPerTest() {
+  const started: RunningDaemon[] = [];
+  afterEach(async () => {
+    for (const d of started.splice(0).reverse()) await d.stop();
+  });
+  const kept = async (starting: Promise<RunningDaemon>) => {
+    const d = await starting;
+    started.push(d);
+    return d;
+  };
+  return {
+    /** startDaemon. */
+    start: (yaml: string, args?: string[], env?: Record<string, string>) => kept(startDaemon(yaml, args, env)),
+    /** A new daemon on `d`'s manifest, folder and endpoints, with its arguments and environment, for once `d` has ended. */
+    again: (d: RunningDaemon) => kept(launch(d)),
   };
 }
 
