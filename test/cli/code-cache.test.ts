@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { ROOT, cli, startDaemon, tempDir, type RunningDaemon } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { ROOT, cli, daemonPerTest, tempDir } from "../helpers/daemon.js";
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 
@@ -72,21 +72,17 @@ describe("the code cache", () => {
 });
 
 describe("the daemon's code cache", () => {
-  let d: RunningDaemon | undefined;
-  afterEach(async () => {
-    await d?.stop();
-    d = undefined;
-  });
+  const daemons = daemonPerTest();
 
   it("is made once its services have started, under the flags it starts with, and taken by the next daemon", async () => {
     const c = cacheHome();
     const yaml = "services:\n  a:\n    command: exec sleep 1000\n    nowait: true\n";
-    d = await startDaemon(yaml, [], c.env);
+    let d = await daemons.start(yaml, [], c.env);
     await d.rec.snapshot((s) => s.services[0]?.state === "running", "a running");
     await expect.poll(() => existsSync(c.run)).toBe(true);
     const made = readFileSync(c.run);
     await d.stop();
-    d = await startDaemon(yaml, [], c.env);
+    d = await daemons.start(yaml, [], c.env);
     await d.rec.snapshot((s) => s.services[0]?.state === "running", "a running");
     await d.stop();
     // Made after the optimizing compiler was turned back on, it would be refused (V8's flags differ) and made again.
