@@ -210,8 +210,10 @@ async function launch({ dir, manifest, control, status, args, env }: Launch): Pr
 /**
  * Daemons for the tests of the file or describe block that calls it: each
  * daemon a test starts through it is stopped after that test, newest first,
- * whether the test passed or not. A cleanup of the caller's own afterEach
- * runs before these stops (vitest runs after-hooks last registered first).
+ * whether the test passed or not. An afterEach registered after this call,
+ * or in a nested describe, runs before these stops; one registered before it
+ * runs after them (vitest runs after-hooks inner suite first, last registered
+ * first).
  */
 export function daemonPerTest() {
   const started: RunningDaemon[] = [];
