@@ -41,10 +41,14 @@ try {
   // None yet, or no cache folder: compiled from source.
 }
 const script = new Script(Module.wrap(source), { filename: bundle, cachedData: cached });
+const hadCache = cached !== undefined;
+// Let go of the file (0.7 MiB) once V8 has taken its code: held, it stays in the daemon's memory, which every
+// fork of the daemon copies.
+cached = undefined;
 
 /** Writes the cache once this start has compiled what a start runs, when there was none it could use. */
 function saveCache() {
-  if (!cacheFile || (cached !== undefined && !script.cachedDataRejected)) return;
+  if (!cacheFile || (hadCache && !script.cachedDataRejected)) return;
   const temp = `${cacheFile}.${process.pid}`;
   try {
     // Level by level: node's recursive mkdir spins for ever where mkdir says ENOENT under a folder that exists (/proc).

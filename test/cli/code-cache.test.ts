@@ -88,4 +88,28 @@ describe("the daemon's code cache", () => {
     // Made after the optimizing compiler was turned back on, it would be refused (V8's flags differ) and made again.
     expect(readFileSync(c.run).equals(made)).toBe(true);
   });
+
+  it("is let go of once V8 has taken it", async () => {
+    // Held, the file would stay in the daemon's memory, which every fork of the daemon copies.
+    const c = cacheHome();
+    const dir = tempDir();
+    const out = join(dir, "array-buffers");
+    const preload = join(dir, "measure.cjs");
+    // Two collections: V8 frees the memory of an ArrayBuffer after the collection that found it dead.
+    writeFileSync(
+      preload,
+      `require("v8").setFlagsFromString("--expose-gc"); const gc = require("vm").runInNewContext("gc");
+       process.on("SIGUSR2", () => { gc(); gc(); const fs = require("fs"); fs.writeFileSync(${JSON.stringify(`${out}.tmp`)}, String(process.memoryUsage().arrayBuffers)); fs.renameSync(${JSON.stringify(`${out}.tmp`)}, ${JSON.stringify(out)}); });`,
+    );
+    const env = { ...c.env, NODE_OPTIONS: `--require ${preload}` };
+    const yaml = "services:\n  a:\n    command: exec sleep 1000\n    nowait: true\n";
+    let d = await daemons.start(yaml, [], env);
+    await expect.poll(() => existsSync(c.run)).toBe(true);
+    await d.stop();
+    d = await daemons.start(yaml, [], env);
+    await d.rec.snapshot((s) => s.services[0]?.state === "running", "a running");
+    process.kill(d.proc.pid!, "SIGUSR2");
+    await expect.poll(() => existsSync(out)).toBe(true);
+    expect(Number(readFileSync(out, "utf8"))).toBeLessThan(readFileSync(c.run).length / 2);
+  });
 });
