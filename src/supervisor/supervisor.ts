@@ -81,6 +81,11 @@ interface FireAndForget {
 }
 
 /** What the log says of group members the daemon may not signal. */
+/** The log line of a change of state: `from -> to`, with its reason. */
+function logChange(svc: Service, change: Change | null): void {
+  if (change !== null) svc.log.info({ from: change.from, to: change.to, reason: change.reason }, `${change.from} -> ${change.to}`);
+}
+
 const DENIED = "its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running";
 
 type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
@@ -515,12 +520,14 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
     // Listeners hear of a change before its effects run, so an event about an
     // exit still sees the process that exited, not its replacement.
     if (step.change !== null) {
-      const { from, to, reason } = step.change;
+      const { from, to } = step.change;
       const pid = to === "running" ? this.pidOf(svc) : ACTIVE.has(from) ? (svc.child?.pid ?? null) : null;
       // Subscribers first: the event need not wait for the log line's formatting.
       this.emit("change", { name: svc.spec.name, change: step.change, pid, exit: svc.status.exit, cause: svc.status.cause });
-      svc.log.info({ from, to, reason }, `${from} -> ${to}`);
     }
+    // Nor need a restart's spawn (50 us of the path from an exit to its restart): the line comes after it.
+    const spawns = step.effects.some((e) => e.type === "spawn");
+    if (!spawns) logChange(svc, step.change);
     for (const effect of step.effects) {
       switch (effect.type) {
         case "spawn":
@@ -545,6 +552,7 @@ export class Supervisor extends EventEmitter<{ change: [ChangeNotice]; spawned: 
           break;
       }
     }
+    if (spawns) logChange(svc, step.change);
     // A ready check lasts while its run is starting.
     if (svc.status.state.name !== "starting") this.endReadyCheck(svc);
     // A service spawned but not yet ready is `started` for its dependents.

@@ -30,13 +30,14 @@ class Harness {
     services: (dir: string) => Record<string, Record<string, unknown>>,
     specs?: (all: ServiceSpec[]) => ServiceSpec[],
     settings: Record<string, unknown> = {},
+    log = pino({ level: "silent" }),
   ) {
     const all = specsOf(services(this.dir), this.dir, settings);
     this.sup = new Supervisor(specs ? specs(all) : all, {
       shell: "/bin/sh",
       env: { PATH: process.env.PATH },
       output: (spec) => this.open(spec.name),
-      log: pino({ level: "silent" }),
+      log,
       watchdogDir: join(this.dir, "wd"),
     });
     this.sup.on("change", ({ name, change }) => {
@@ -168,6 +169,18 @@ describe("Supervisor", { timeout: 60_000 }, () => {
     expect(h.changes[restart]).toMatchObject({ from: "backoff", reason: "backoff elapsed" });
     await h.next("svc", "running", restart);
     expect(h.sup.get("svc")!.status.restarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("spawns a restart before it writes the change's log line", async () => {
+    const order: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void order.push(`log ${(JSON.parse(line) as { msg: string }).msg}`) });
+    const h = new Harness(() => ({ svc: { command: `${SERVICES}/crashes.sh`, restart_delay: 0, max_restarts: 1000, stable_after: 0 } }), undefined, {}, log);
+    h.sup.on("spawned", () => order.push("spawned"));
+    h.flag(true);
+    const restart = await h.next("svc", "starting", (await h.next("svc", "running")) + 1);
+    expect(h.changes[restart]).toMatchObject({ from: "running" });
+    const line = order.indexOf("log running -> starting");
+    expect(order.slice(line - 1, line + 1)).toEqual(["spawned", "log running -> starting"]);
   });
 
   it("gives up on a quick-crash loop after max_restarts: fatal, with the reason", async () => {
