@@ -80,12 +80,12 @@ interface FireAndForget {
   due: boolean;
 }
 
-/** What the log says of group members the daemon may not signal. */
 /** The log line of a change of state: `from -> to`, with its reason. */
 function logChange(svc: Service, change: Change | null): void {
   if (change !== null) svc.log.info({ from: change.from, to: change.to, reason: change.reason }, `${change.from} -> ${change.to}`);
 }
 
+/** What the log says of group members the daemon may not signal. */
 const DENIED = "its process group holds processes of another user (a setuid su?) that the daemon may not signal: left running";
 
 type Waiter = { name: string; test: (s: Service) => boolean; resolve: () => void };
