@@ -145,7 +145,7 @@ class Daemon {
     const loaded = await loadManifest(opts.config);
     if (!loaded.ok) throw new InvalidManifest(loaded.error);
     const r = resolveOptions(opts, loaded.value, host);
-    const log = opts.logger ?? (await createLogger({ verbose: opts.verbose }));
+    const log = opts.logger ?? createLogger({ verbose: opts.verbose });
     const curve = await setUpCurve(r.manifest, r.endpoints, log);
     mkdirSync(r.logDir, { recursive: true });
     const d = new Daemon(r, host, log, curve, opts.clock ?? systemClock);

@@ -20,7 +20,7 @@ export interface LogOptions {
   stallMs?: number;
 }
 
-export async function createLogger(opts: LogOptions = {}): Promise<Logger> {
+export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.silent ? "silent" : opts.verbose ? "debug" : "info";
   const base = { level, base: { pid: process.pid } };
   const fd = opts.fd ?? 1;

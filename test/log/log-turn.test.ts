@@ -18,7 +18,7 @@ const { createLogger } = await import("../../src/log.js");
 
 describe("createLogger", () => {
   it("writes nothing in the turn that logs (a line on the way to a restart costs its spawn no write), then the turn's lines in one write", async () => {
-    const log = await createLogger({ fd: openSync(join(tempDir(), "log"), "a"), pretty: false });
+    const log = createLogger({ fd: openSync(join(tempDir(), "log"), "a"), pretty: false });
     log.info("one");
     log.info("two");
     log.info("three");

@@ -21,7 +21,7 @@ describe("createLogger", () => {
     // The read end first: a non-blocking open of the write end needs a reader.
     const reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
     reader.pause();
-    const log = await createLogger({ fd: openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK), backlogBytes: 64 * 1024, pretty: false });
+    const log = createLogger({ fd: openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK), backlogBytes: 64 * 1024, pretty: false });
 
     const total = 5000; // ~750 KB: the pipe, the reader's buffer and the backlog hold a fraction of it
     for (let i = 0; i < total; i++) log.info(`line ${i} ${"x".repeat(100)}`);
@@ -99,7 +99,7 @@ function childScript(then: string): string {
   const log = JSON.stringify(pathToFileURL(join(ROOT, "dist/log.js")).href);
   return `
     const { createLogger } = await import(${log});
-    const log = await createLogger({ pretty: false, stallMs: 500 });
+    const log = createLogger({ pretty: false, stallMs: 500 });
     for (let i = 0; i < ${TOTAL}; i++) log.info("line " + i + " " + "x".repeat(100));
     ${then}
   `;
