@@ -5,21 +5,13 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendRaw } from "../../src/client/client.js";
 import { currentHost, runtimeDir } from "../../src/platform/platform.js";
 import { StateFile } from "../../src/runner/recover.js";
-import { BIN, Recorder, SERVICES, startDaemon, state, type RunningDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, state, type RunningDaemon } from "../helpers/daemon.js";
 
-let d: RunningDaemon | undefined;
-let next: ReturnType<typeof execa> | undefined;
-afterEach(async () => {
-  await d?.stop();
-  next?.kill("SIGTERM");
-  await next;
-  d = next = undefined;
-});
+const daemons = daemonPerTest();
 
 const gate = (d: RunningDaemon, name: string, open: boolean) =>
   sendRaw(d.control, JSON.stringify({ cmd: "gate", name, open, reason: "set by the test" }), null).then((r) => JSON.parse(r));
@@ -32,16 +24,9 @@ async function kill(d: RunningDaemon): Promise<number> {
   return pid;
 }
 
-/** A new daemon on `d`'s endpoints and manifest, and a recorder of its status topic. */
-function takeOver(d: RunningDaemon): Recorder {
-  const rec = new Recorder(d.status);
-  next = execa("node", [BIN, "run", "-c", d.manifest, "--control", d.control, "--status", d.status], { reject: false, env: { SERVICES, DIR: d.dir } });
-  return rec;
-}
-
 describe("external gates after the daemon is killed", () => {
   it("are as the dead daemon left them, before anything starts; a clean stop then forgets them", async () => {
-    d = await startDaemon(`settings:
+    const d = await daemons.start(`settings:
   gates:
     started: {external: true}
     ignition: {external: true}
@@ -63,10 +48,9 @@ services:
     expect(new StateFile(runtimeDir(currentHost()), d.control).read()).toMatchObject({ flag: true, gates: { started: true, ignition: true, parked: false } });
     const dead = await kill(d);
 
-    let rec = takeOver(d);
+    const next = await daemons.again(d);
     // No gate request and no flag: the new daemon opens them again by itself.
-    const snap = await rec.snapshot((s) => ["onroad", "drive"].every((n) => state(s, n)?.state === "running"), "onroad and drive running again");
-    rec.close();
+    const snap = await next.rec.snapshot((s) => ["onroad", "drive"].every((n) => state(s, n)?.state === "running"), "onroad and drive running again");
     expect(snap.daemon).toMatchObject({ flag: true, recovered_from: dead });
     const gates = snap.daemon.gates!;
     for (const name of ["started", "ignition"]) expect(gates[name]).toMatchObject({ open: true, reason: `recovered: open when daemon pid ${dead} died` });
@@ -75,18 +59,16 @@ services:
     // Decided on every gate at once: not started on the first one restored, only to be stopped on the next.
     expect(existsSync(join(d.dir, "unkeyed.ran"))).toBe(false);
 
-    next!.kill("SIGTERM");
-    expect((await next!).exitCode).toBe(0);
-    rec = takeOver(d);
-    const fresh = await rec.snapshot((s) => state(s, "offroad")?.state === "running", "offroad running after a clean stop");
-    rec.close();
+    await next.stop();
+    expect((await next.proc).exitCode).toBe(0);
+    const fresh = await (await daemons.again(d)).rec.snapshot((s) => state(s, "offroad")?.state === "running", "offroad running after a clean stop");
     expect(fresh.daemon).toMatchObject({ flag: false, recovered_from: null });
     expect(fresh.daemon.gates!.started).toMatchObject({ open: false, reason: "not opened yet" });
     expect(state(fresh, "onroad")?.state).toBe("waiting");
   });
 
   it("are restored only where the new manifest still declares them external; a new gate starts as its kind does", async () => {
-    d = await startDaemon(`settings:
+    const d = await daemons.start(`settings:
   gates:
     started: {external: true}
     gone: {external: true}
@@ -111,9 +93,7 @@ services:
   resting: { command: exec sleep 1000, when: [parked] }
   later: { command: exec sleep 1000, when: [fresh] }
 `);
-    const rec = takeOver(d);
-    const snap = await rec.snapshot((s) => state(s, "onroad")?.state === "running", "onroad running again");
-    rec.close();
+    const snap = await (await daemons.again(d)).rec.snapshot((s) => state(s, "onroad")?.state === "running", "onroad running again");
     expect(snap.daemon.recovered_from).toBe(dead);
     const gates = snap.daemon.gates!;
     expect(Object.keys(gates)).toEqual(["flag", "started", "parked", "fresh"]);
@@ -133,7 +113,7 @@ services:
 services:
   onroad: { command: exec sleep 1000, when: [started] }
 `;
-    d = await startDaemon(both);
+    const d = await daemons.start(both);
     for (const name of ["started", "gone"]) expect(await gate(d, name, true)).toMatchObject({ ok: true });
     writeFileSync(d.manifest, `settings:
   gates:
@@ -145,9 +125,7 @@ services:
     const dead = await kill(d);
 
     writeFileSync(d.manifest, both);
-    const rec = takeOver(d);
-    const snap = await rec.snapshot((s) => state(s, "onroad")?.state === "running", "onroad running again");
-    rec.close();
+    const snap = await (await daemons.again(d)).rec.snapshot((s) => state(s, "onroad")?.state === "running", "onroad running again");
     expect(snap.daemon.recovered_from).toBe(dead);
     expect(snap.daemon.gates!.gone).toMatchObject({ open: false, reason: "not opened yet" });
   });
