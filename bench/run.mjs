@@ -991,8 +991,8 @@ async function killInTurn(runs, n) {
         const k = (i + j) % runs.length;
         const { marks } = runs[k];
         const last = await marks.until((all) => all.at(-1), "first start");
-        await sleep(Math.max(0, last.ms + 1100 - wallMs()) + Math.random() * 30);
-        const [one] = await killLoop(marks, 1, undefined, 0);
+        // killLoop adds its jitter to this rest.
+        const [one] = await killLoop(marks, 1, undefined, Math.max(0, last.ms + 1100 - wallMs()));
         times[k].push(one.mark.ms - one.t0);
       }
     }
