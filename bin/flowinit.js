@@ -12,8 +12,10 @@ const run = process.argv[2] === "run";
 // Every service `flowinit run` starts is a fork of the daemon, and a fork costs in proportion to the memory it
 // copies (docs/performance.md, "What a spawn costs"). Set before the bundle loads, so that the start leaves less
 // of it: a young generation that stays at its first size instead of growing to 8 MiB while the manifest is read,
-// and no optimizing compiles, whose memory stays behind in the malloc arena of each V8 worker thread, until the
-// daemon has started its services.
+// and no optimizing compiler. Its compiles leave 2-4 MiB behind in the malloc arenas of V8's worker threads, and
+// its code in node's binary another 4-5 MiB resident; what the daemon runs often (the status tick, a service's
+// output) does its heavy work in native code (reads of /proc, a regular expression, JSON, buffers), so the
+// interpreter and the baseline compiler run it for the same idle CPU (docs/performance.md).
 if (run) setFlagsFromString("--semi-space-growth-factor=1 --no-turbofan");
 
 const bundle = join(__dirname, "../dist/cli.bundle.cjs");
@@ -75,15 +77,9 @@ function saveCache() {
 
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, join(bundle, ".."));
-// `run` compiles most of what it runs before its services are up: the cache is made then, under the flags above,
-// which it then lifts. Without inlining, the optimizing compiles of the status tick leave 2.1-2.9 MiB in the
-// worker threads' malloc arenas instead of 3.4-5.7, for the same idle CPU (docs/performance.md). Any other
-// command is done when main returns.
-const started = () => {
-  saveCache();
-  setFlagsFromString("--turbofan --no-turbo-inlining");
-};
-mod.exports.main(process.argv.slice(2), { started }).then((code) => {
+// `run` compiles most of what it runs before its services are up: the cache is made then. Any other command is
+// done when main returns.
+mod.exports.main(process.argv.slice(2), { started: saveCache }).then((code) => {
   if (!run) saveCache();
   process.exitCode = code;
 });
