@@ -32,7 +32,11 @@ interface GroupState {
  * are re-read in place (up to `keepOpen` of them; the others are opened
  * and closed on each pass), and a process seen outside every group is not
  * read again until the set of groups changes (a new group's processes are
- * new PIDs, or recycled ones: that pass reads them all).
+ * new PIDs, or recycled ones: that pass reads them all). While no process
+ * at all has been created since the last pass (the kernel's newest PID, in
+ * /proc/loadavg, is the same), a group can only have lost members, so /proc
+ * is not even listed: the pass re-reads the members' open files, and an idle
+ * machine's tick costs a read per member.
  */
 export class ProcessSampler {
   private groups = new Map<number, GroupState>();
@@ -41,6 +45,8 @@ export class ProcessSampler {
   /** PIDs seen last pass in no group asked for. */
   private strangers = new Set<number>();
   private lastWanted = new Set<number>();
+  /** /proc/loadavg's newest PID at the last pass, when every member's file was kept open; else null. */
+  private quietSince: string | null = null;
 
   /** This kernel's, for the resident sets /proc gives in pages. */
   private readonly pageSize = pageSize();
@@ -65,43 +71,53 @@ export class ProcessSampler {
     const wanted = new Set(pgids);
     const trustStrangers = [...wanted].every((g) => this.lastWanted.has(g));
     this.lastWanted = wanted;
-    const found = new Map<number, Map<number, ProcStat>>();
-    let pids: string[];
-    try {
-      pids = readdirSync(this.procDir);
-    } catch {
-      this.close();
-      return new Map();
-    }
-    const fds = new Map<number, number>();
-    const strangers = new Set<number>();
-    for (const name of pids) {
-      const code = name.charCodeAt(0);
-      if (code < 48 || code > 57) continue;
-      const pid = Number(name);
-      if (trustStrangers && this.strangers.has(pid)) {
-        strangers.add(pid);
-        continue;
+    const newest = newestPid(this.procDir);
+    const quiet = trustStrangers && newest !== null && newest === this.quietSince;
+    let names: string[] = [];
+    if (!quiet) {
+      try {
+        names = readdirSync(this.procDir);
+      } catch {
+        this.close();
+        return new Map();
       }
-      const fd = this.fds.get(pid) ?? openStat(name, this.procDir);
+    }
+    const found = new Map<number, Map<number, ProcStat>>();
+    const fds = new Map<number, number>();
+    const strangers = quiet ? this.strangers : new Set<number>();
+    let allOpen = true;
+    const visit = (pid: number) => {
+      const fd = this.fds.get(pid) ?? openStat(pid, this.procDir);
       this.fds.delete(pid);
-      if (fd === null) continue;
+      if (fd === null) return;
       // An fd of a process that ended reads nothing, even if its PID is in use again.
       const st = readStatFd(fd);
       if (st === null || !wanted.has(st.pgrp)) {
         closeSync(fd);
         if (st !== null) strangers.add(pid);
-        continue;
+        return;
       }
       if (fds.size < this.keepOpen) fds.set(pid, fd);
-      else closeSync(fd);
+      else {
+        closeSync(fd);
+        allOpen = false;
+      }
       let members = found.get(st.pgrp);
       if (members === undefined) found.set(st.pgrp, (members = new Map()));
       members.set(pid, st);
+    };
+    if (quiet) for (const pid of [...this.fds.keys()]) visit(pid);
+    for (const name of names) {
+      const code = name.charCodeAt(0);
+      if (code < 48 || code > 57) continue;
+      const pid = Number(name);
+      if (trustStrangers && this.strangers.has(pid)) strangers.add(pid);
+      else visit(pid);
     }
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds = fds;
     this.strangers = strangers;
+    this.quietSince = allOpen ? newest : null;
 
     const out = new Map<number, GroupVitals>();
     const next = new Map<number, GroupState>();
@@ -129,6 +145,17 @@ export class ProcessSampler {
     this.fds.clear();
     this.strangers.clear();
     this.groups.clear();
+    this.quietSince = null;
+  }
+}
+
+/** The PID the kernel gave last (the fifth field of /proc/loadavg), as text; null where it cannot be read. */
+function newestPid(procDir: string): string | null {
+  try {
+    const loadavg = readFileSync(`${procDir}/loadavg`, "latin1");
+    return loadavg.slice(loadavg.lastIndexOf(" ") + 1).trim() || null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,9 +1,11 @@
 /** Process-group vitals against real processes. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { pageSize } from "../../src/platform/process.js";
 import { ProcessSampler } from "../../src/stats/proc.js";
-import { groupSize } from "../helpers/daemon.js";
+import { groupSize, tempDir } from "../helpers/daemon.js";
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -54,7 +56,67 @@ function leaderTicks(pid: number): number {
  */
 const WINDOW_MS = 1000;
 
+/** A /proc of processes given as [pid, pgrp, rss pages], whose newest PID is `newest`. */
+function fakeProc(processes: [number, number, number][], newest: number): { dir: string; add(pid: number, pgrp: number, rss: number): void; created(pid: number): void } {
+  const dir = tempDir();
+  const add = (pid: number, pgrp: number, rss: number) => {
+    mkdirSync(join(dir, String(pid)));
+    writeFileSync(join(dir, String(pid), "stat"), `${pid} (x) S 1 ${pgrp} ${pgrp} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${pid} 1000 ${rss} 0\n`);
+  };
+  const created = (pid: number) => writeFileSync(join(dir, "loadavg"), `0.00 0.00 0.00 1/1 ${pid}\n`);
+  for (const [pid, pgrp, rss] of processes) add(pid, pgrp, rss);
+  created(newest);
+  return { dir, add, created };
+}
+
+describe("ProcessSampler on a /proc of its own", () => {
+  const pages = (sampler: ProcessSampler, pgid: number) => sampler.sample([pgid], 0).get(pgid)!.rssBytes / pageSize();
+
+  it("lists /proc again only once a process has been created since its last pass", () => {
+    const proc = fakeProc([[100, 100, 10], [200, 200, 1]], 200);
+    const s = new ProcessSampler(proc.dir);
+    expect(pages(s, 100)).toBe(10);
+    // A member that appeared while the kernel's newest PID stayed the same cannot be a new process: not listed.
+    proc.add(101, 100, 5);
+    expect(pages(s, 100)).toBe(10);
+    proc.created(101);
+    expect(pages(s, 100)).toBe(15);
+    s.close();
+  });
+
+  it("lists it on every pass where not every member's file was kept open", () => {
+    const proc = fakeProc([[100, 100, 10], [101, 100, 5]], 101);
+    const s = new ProcessSampler(proc.dir, 1);
+    expect(pages(s, 100)).toBe(15);
+    proc.add(102, 100, 1);
+    expect(pages(s, 100)).toBe(16);
+    s.close();
+  });
+
+  it("lists it on every pass without a newest PID to go by", () => {
+    const proc = fakeProc([[100, 100, 10]], 100);
+    writeFileSync(join(proc.dir, "loadavg"), "");
+    const s = new ProcessSampler(proc.dir);
+    expect(pages(s, 100)).toBe(10);
+    proc.add(101, 100, 5);
+    expect(pages(s, 100)).toBe(15);
+    s.close();
+  });
+});
+
 describe.runIf(existsSync("/proc/self/stat"))("ProcessSampler", () => {
+  it("finds a member forked since its last pass", async () => {
+    const c = spawnGroup("sh", ["-c", "read go; sleep 30 & echo forked; wait"]);
+    const sampler = new ProcessSampler();
+    await expect.poll(() => sampler.sample([c.pid!], 0).get(c.pid!)?.rssBytes ?? 0).toBeGreaterThan(0);
+    const alone = sampler.sample([c.pid!], 0).get(c.pid!)!.rssBytes;
+    c.stdin!.write("go\n");
+    await printed(c, "forked");
+    // Until the child has exec'd sleep and touched its pages, its resident set may read 0.
+    await expect.poll(() => sampler.sample([c.pid!], 0).get(c.pid!)!.rssBytes).toBeGreaterThan(alone);
+    sampler.close();
+  });
+
   it("tells a busy group from an idle one", async () => {
     // Burns 300 ms of CPU when told to, then prints `done` and idles.
     const busy = spawnGroup("node", [
