@@ -15,7 +15,7 @@ const run = process.argv[2] === "run";
 // and no optimizing compiler. Its compiles leave 2-4 MiB behind in the malloc arenas of V8's worker threads, and
 // its code in node's binary another 4-5 MiB resident; what the daemon runs often (the status tick, a service's
 // output) does its heavy work in native code (reads of /proc, a regular expression, JSON, buffers), so the
-// interpreter and the baseline compiler run it for the same idle CPU (docs/performance.md).
+// interpreter and the baseline compiler run it for 0.02-0.03 s more idle CPU per 20 s (docs/performance.md).
 if (run) setFlagsFromString("--semi-space-growth-factor=1 --no-turbofan");
 
 const bundle = join(__dirname, "../dist/cli.bundle.cjs");

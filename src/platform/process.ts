@@ -20,8 +20,8 @@ const statBuffer = Buffer.alloc(4096);
 /**
  * The fields after the command name's last `)`: state (3), ppid (4), pgrp (5), utime, stime, cutime and cstime
  * (14-17), starttime (22), rss (24). A regular expression runs as machine code whatever tier V8 has given the
- * JavaScript around it: the daemon runs without the optimizing compiler (bin/flowinit.js), and a loop over the
- * bytes cost it ~18 us a process there, every member every tick.
+ * JavaScript around it: the daemon runs without the optimizing compiler (bin/flowinit.js), where a loop over the
+ * bytes runs in the interpreter, for every member every tick.
  */
 const STAT_FIELDS = /^ (\S) (\d+) (\d+) (?:\S+ ){8}(\d+) (\d+) (\d+) (\d+) (?:\S+ ){4}(\d+) \S+ (\d+)/;
 
