@@ -85,7 +85,8 @@ describe("the daemon's code cache", () => {
     d = await daemons.start(yaml, [], c.env);
     await d.rec.snapshot((s) => s.services[0]?.state === "running", "a running");
     await d.stop();
-    // Made under other V8 flags than a start runs with (as once, after the optimizing compiler was turned back on), it would be refused and made again.
+    // Made under other V8 flags than a start runs with (as once, after the optimizing compiler was turned back
+    // on), it would be refused and made again.
     expect(readFileSync(c.run).equals(made)).toBe(true);
   });
 
